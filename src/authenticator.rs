@@ -1,0 +1,465 @@
+//! The token lifecycle: the current header snapshot, its expiry, and single-flight refresh.
+//!
+//! The current headers live in an immutable, reference-counted [`Metadata`] snapshot behind an
+//! atomic pointer. The hot path (a valid token) is one atomic load, one clock read and one
+//! reference-count increment: no lock, no allocation, no network.
+//!
+//! A snapshot is *fresh* until its refresh point (shortly before expiry) and *usable* until it
+//! expires. In between, callers get the current snapshot at once while one background refresh
+//! runs. When there is no usable snapshot, callers wait for a refresh; however many threads
+//! ask at once, exactly one refresh runs and every waiter gets its result, success or error.
+
+use std::ffi::c_char;
+use std::fmt;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwapOption;
+use futures_util::future::{BoxFuture, FutureExt, Shared};
+
+use crate::config::Config;
+use crate::discovery::Discovery;
+use crate::error::{Error, ErrorKind, Result};
+use crate::flows::command::ProxyToken;
+use crate::flows::{FlowContext, PROXY_HEADER_KEY};
+use crate::http::HttpClient;
+use crate::runtime;
+use crate::token::bearer_header_value;
+
+/// The default refresh lead: 10% of the lifetime, at least this much (but never more than
+/// half the lifetime).
+const MIN_REFRESH_LEAD: Duration = Duration::from_secs(10);
+
+/// A string stored with a trailing NUL, so it can be read as `&str` and handed to C as a
+/// `const char *` without copying.
+struct CStringish(String);
+
+impl CStringish {
+    fn new(s: &str) -> Self {
+        let mut buf = String::with_capacity(s.len() + 1);
+        buf.push_str(s);
+        buf.push('\0');
+        CStringish(buf)
+    }
+
+    fn as_str(&self) -> &str {
+        &self.0[..self.0.len() - 1]
+    }
+
+    fn as_c_ptr(&self) -> *const c_char {
+        self.0.as_ptr().cast()
+    }
+}
+
+/// One header: a lowercase key and its value.
+struct Header {
+    key: CStringish,
+    value: CStringish,
+}
+
+/// An immutable snapshot of the header metadata for a call: the auth header (e.g.
+/// `flyte-authorization: Bearer …`) and, with a proxy command, `proxy-authorization`.
+///
+/// Cheap to clone (reference counted). Its `Debug` output never shows header values.
+pub struct Metadata {
+    headers: Vec<Header>,
+    generation: u64,
+    refresh_at: Option<Instant>,
+    expires_at: Option<Instant>,
+    proxy_value: Option<Arc<str>>,
+}
+
+impl Metadata {
+    /// The number of headers.
+    pub fn len(&self) -> usize {
+        self.headers.len()
+    }
+
+    /// Whether there are no headers (never the case for a snapshot handed out).
+    pub fn is_empty(&self) -> bool {
+        self.headers.is_empty()
+    }
+
+    /// The headers as `(key, value)` pairs, the auth header first.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.headers
+            .iter()
+            .map(|h| (h.key.as_str(), h.value.as_str()))
+    }
+
+    /// The value of header `key` (keys are lowercase).
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// The key of header `index`.
+    pub fn key(&self, index: usize) -> Option<&str> {
+        self.headers.get(index).map(|h| h.key.as_str())
+    }
+
+    /// The value of header `index`.
+    pub fn value(&self, index: usize) -> Option<&str> {
+        self.headers.get(index).map(|h| h.value.as_str())
+    }
+
+    /// NUL-terminated key of header `index`, valid as long as this snapshot lives.
+    pub(crate) fn key_ptr(&self, index: usize) -> *const c_char {
+        self.headers
+            .get(index)
+            .map_or(std::ptr::null(), |h| h.key.as_c_ptr())
+    }
+
+    /// NUL-terminated value of header `index`, valid as long as this snapshot lives.
+    pub(crate) fn value_ptr(&self, index: usize) -> *const c_char {
+        self.headers
+            .get(index)
+            .map_or(std::ptr::null(), |h| h.value.as_c_ptr())
+    }
+
+    /// When the token expires, if known.
+    pub fn expires_at(&self) -> Option<Instant> {
+        self.expires_at
+    }
+
+    fn is_fresh(&self, now: Instant) -> bool {
+        self.refresh_at.is_none_or(|t| now < t)
+    }
+
+    fn is_usable(&self, now: Instant) -> bool {
+        self.expires_at.is_none_or(|t| now < t)
+    }
+}
+
+impl fmt::Debug for Metadata {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Metadata")
+            .field(
+                "keys",
+                &self
+                    .headers
+                    .iter()
+                    .map(|h| h.key.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .field("generation", &self.generation)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+type SharedRefresh = Shared<BoxFuture<'static, Result<Arc<Metadata>>>>;
+
+struct Inner {
+    config: Config,
+    http: HttpClient,
+    discovery: Discovery,
+    proxy: Option<Arc<ProxyToken>>,
+    current: ArcSwapOption<Metadata>,
+    inflight: Mutex<Option<SharedRefresh>>,
+    generation: AtomicU64,
+    refreshes: AtomicU64,
+}
+
+/// Turns configuration into the header metadata for each call to a Flyte backend.
+///
+/// Thread-safe and cheap to clone (all clones share one token cache). Use the async methods
+/// from async Rust; the `*_blocking` ones run on the library's own runtime and may be called
+/// from any thread, including one inside another tokio runtime.
+#[derive(Clone)]
+pub struct Authenticator {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("endpoint", &self.inner.config.endpoint)
+            .field("auth_type", &self.inner.config.auth_type)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Authenticator {
+    /// An authenticator for `config`. Does no I/O: discovery and the first token happen on the
+    /// first call that needs them.
+    pub fn new(config: Config) -> Result<Self> {
+        let proxy = (!config.proxy_command.is_empty()).then(|| {
+            Arc::new(ProxyToken::new(
+                config.proxy_command.clone(),
+                config.command_timeout,
+            ))
+        });
+        let http = HttpClient::new(&config, proxy.clone())?;
+        let discovery = Discovery::new(config.base_url());
+        Ok(Authenticator {
+            inner: Arc::new(Inner {
+                config,
+                http,
+                discovery,
+                proxy,
+                current: ArcSwapOption::empty(),
+                inflight: Mutex::new(None),
+                generation: AtomicU64::new(0),
+                refreshes: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// An authenticator from the JSON form of the config (see [`Config::from_json`]).
+    pub fn from_json(json: &str) -> Result<Self> {
+        Self::new(Config::from_json(json)?)
+    }
+
+    /// An authenticator from Flyte's config file and environment (see
+    /// [`Config::from_flyte_config`]).
+    pub fn from_flyte_config(path: Option<&Path>) -> Result<Self> {
+        Self::new(Config::from_flyte_config(path)?)
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// How many refreshes (token requests through the configured flow) have completed,
+    /// successfully or not, since creation.
+    pub fn refresh_count(&self) -> u64 {
+        self.inner.refreshes.load(Ordering::Relaxed)
+    }
+
+    /// The current snapshot when it is fresh: no waiting, no I/O. `None` when the caller must
+    /// go through [`Authenticator::metadata`].
+    pub fn fresh_metadata(&self) -> Option<Arc<Metadata>> {
+        let guard = self.inner.current.load();
+        match &*guard {
+            Some(m) if m.is_fresh(Instant::now()) => Some(Arc::clone(m)),
+            _ => None,
+        }
+    }
+
+    /// The headers for a call, obtaining or refreshing the token when needed.
+    pub async fn metadata(&self) -> Result<Arc<Metadata>> {
+        let now = Instant::now();
+        let current = self.inner.current.load_full();
+        if let Some(m) = &current {
+            if m.is_fresh(now) {
+                return Ok(m.clone());
+            }
+            if m.is_usable(now) {
+                // Inside the refresh window: serve this one, refresh in the background.
+                let _ = Inner::refresh_after(&self.inner, m.generation, false);
+                return Ok(m.clone());
+            }
+        }
+        let observed = current.map_or(0, |m| m.generation);
+        Inner::refresh_after(&self.inner, observed, false)?.await
+    }
+
+    /// Get new credentials now (the server rejected the current ones). Concurrent callers
+    /// share one refresh.
+    pub async fn refresh(&self) -> Result<()> {
+        let observed = self.inner.current_generation();
+        Inner::refresh_after(&self.inner, observed, true)?
+            .await
+            .map(drop)
+    }
+
+    /// Refresh only if `rejected_value` (the header value the server rejected) is still
+    /// current; otherwise someone already refreshed and this is a no-op. A burst of
+    /// rejections of one token costs one refresh.
+    pub async fn invalidate(&self, rejected_value: &str) -> Result<()> {
+        let Some(current) = self.inner.current.load_full() else {
+            return Ok(());
+        };
+        if current.iter().any(|(_, v)| v == rejected_value) {
+            Inner::refresh_after(&self.inner, current.generation, true)?
+                .await
+                .map(drop)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// [`Authenticator::metadata`] for blocking callers, bounded by `timeout` if given.
+    pub fn metadata_blocking(&self, timeout: Option<Duration>) -> Result<Arc<Metadata>> {
+        if let Some(m) = self.fresh_metadata() {
+            return Ok(m);
+        }
+        let this = self.clone();
+        block_on_with_timeout(timeout, async move { this.metadata().await })
+    }
+
+    /// [`Authenticator::refresh`] for blocking callers, bounded by `timeout` if given.
+    pub fn refresh_blocking(&self, timeout: Option<Duration>) -> Result<()> {
+        let this = self.clone();
+        block_on_with_timeout(timeout, async move { this.refresh().await })
+    }
+
+    /// [`Authenticator::invalidate`] for blocking callers, bounded by `timeout` if given.
+    pub fn invalidate_blocking(
+        &self,
+        rejected_value: &str,
+        timeout: Option<Duration>,
+    ) -> Result<()> {
+        let this = self.clone();
+        let rejected = rejected_value.to_owned();
+        block_on_with_timeout(timeout, async move { this.invalidate(&rejected).await })
+    }
+}
+
+fn block_on_with_timeout<T: Send + 'static>(
+    timeout: Option<Duration>,
+    future: impl std::future::Future<Output = Result<T>> + Send + 'static,
+) -> Result<T> {
+    match timeout {
+        None => runtime::block_on(future),
+        Some(limit) => runtime::block_on(async move {
+            tokio::time::timeout(limit, future)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(Error::new(
+                        ErrorKind::Timeout,
+                        format!("the call did not complete within {limit:?}"),
+                    ))
+                })
+        }),
+    }
+}
+
+impl Inner {
+    fn current_generation(&self) -> u64 {
+        self.current.load().as_ref().map_or(0, |m| m.generation)
+    }
+
+    /// The refresh that will produce a snapshot newer than `observed`: the one in flight, or
+    /// a new one. If a newer usable snapshot already exists, it is returned directly.
+    fn refresh_after(
+        this: &Arc<Inner>,
+        observed: u64,
+        force: bool,
+    ) -> Result<BoxFuture<'static, Result<Arc<Metadata>>>> {
+        let mut slot = this.inflight.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(m) = this.current.load_full() {
+            if m.generation > observed && m.is_usable(Instant::now()) {
+                return Ok(futures_util::future::ready(Ok(m)).boxed());
+            }
+        }
+        if let Some(shared) = &*slot {
+            return Ok(shared.clone().boxed());
+        }
+        let task_inner = Arc::clone(this);
+        let handle = runtime::spawn(async move {
+            let result = task_inner.run_refresh(force).await;
+            task_inner.refreshes.fetch_add(1, Ordering::Relaxed);
+            *task_inner
+                .inflight
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = None;
+            result
+        })?;
+        let shared = handle
+            .map(|joined| {
+                joined.unwrap_or_else(|_| {
+                    Err(Error::new(ErrorKind::Internal, "the refresh task panicked"))
+                })
+            })
+            .boxed()
+            .shared();
+        *slot = Some(shared.clone());
+        Ok(shared.boxed())
+    }
+
+    /// Run the configured flow once and publish the new snapshot.
+    async fn run_refresh(&self, force: bool) -> Result<Arc<Metadata>> {
+        let ctx = FlowContext {
+            config: &self.config,
+            http: &self.http,
+            discovery: &self.discovery,
+        };
+        let previous = self.current.load_full();
+        let proxy_value = match &self.proxy {
+            Some(p) => {
+                let stale = previous.as_ref().and_then(|m| m.proxy_value.clone());
+                Some(match (force, stale) {
+                    (true, Some(stale)) => p.rerun(Some(&stale)).await?,
+                    _ => p.header_value().await?,
+                })
+            }
+            None => None,
+        };
+        let started = Instant::now();
+        let token = ctx.fetch_token().await?;
+        let key = ctx.header_key().await?;
+        let value = bearer_header_value(token.secret())?;
+
+        let mut headers = vec![Header {
+            key: CStringish::new(&key),
+            value: CStringish::new(&value),
+        }];
+        if let Some(pv) = &proxy_value {
+            headers.push(Header {
+                key: CStringish::new(PROXY_HEADER_KEY),
+                value: CStringish::new(pv),
+            });
+        }
+        let (refresh_at, expires_at) = match token.lifetime {
+            Some(lifetime) => {
+                let lead = refresh_lead(lifetime, self.config.token_refresh_window);
+                (
+                    Some(started + lifetime.saturating_sub(lead)),
+                    Some(started + lifetime),
+                )
+            }
+            None => (None, None),
+        };
+        let metadata = Arc::new(Metadata {
+            headers,
+            generation: self.generation.fetch_add(1, Ordering::Relaxed) + 1,
+            refresh_at,
+            expires_at,
+            proxy_value,
+        });
+        self.current.store(Some(metadata.clone()));
+        Ok(metadata)
+    }
+}
+
+/// How long before expiry to refresh: `tokenRefreshWindow` if set, else 10% of the lifetime
+/// but at least 10 s; never more than half the lifetime (so short tokens don't refresh in a
+/// loop).
+pub fn refresh_lead(lifetime: Duration, window: Option<Duration>) -> Duration {
+    let lead = window.unwrap_or_else(|| (lifetime / 10).max(MIN_REFRESH_LEAD));
+    lead.min(lifetime / 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_lead_rules() {
+        let s = Duration::from_secs;
+        assert_eq!(refresh_lead(s(3600), None), s(360), "10% of an hour");
+        assert_eq!(refresh_lead(s(60), None), s(10), "at least 10 s");
+        assert_eq!(refresh_lead(s(2), None), s(1), "never more than half");
+        assert_eq!(
+            refresh_lead(s(3600), Some(s(60))),
+            s(60),
+            "configured window"
+        );
+        assert_eq!(
+            refresh_lead(s(60), Some(s(600))),
+            s(30),
+            "window capped at half"
+        );
+    }
+
+    #[test]
+    fn cstringish_round_trip() {
+        let c = CStringish::new("flyte-authorization");
+        assert_eq!(c.as_str(), "flyte-authorization");
+        assert!(!c.as_c_ptr().is_null());
+    }
+}

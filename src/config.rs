@@ -1,0 +1,742 @@
+//! The configuration model: one schema (the `admin:` keys of Flyte's `config.yaml`), three
+//! sources (a JSON object, Flyte's config file, the `FLYTE_*` environment overrides).
+//!
+//! Every problem is reported at creation, as a [`ErrorKind::Config`](crate::ErrorKind::Config)
+//! error whose message names the key, so that a typo never silently falls back to a default.
+//! Secret values are never echoed back, not even in type errors.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+
+/// A secret string (a client secret). Its `Debug` output is redacted and it is never part of
+/// an error message.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wrap a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret itself. Only call this where the value goes on the wire.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // A visitor that never mentions the value it was given: serde's default
+        // `invalid_type` message would print e.g. "integer `12345`", which could be the secret.
+        struct SecretVisitor;
+        impl<'de> Visitor<'de> for SecretVisitor {
+            type Value = Secret;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Secret, E> {
+                Ok(Secret(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Secret, E> {
+                Ok(Secret(v))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Secret, E> {
+                Err(E::custom(NOT_A_STRING))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Secret, E> {
+                Err(E::custom(NOT_A_STRING))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Secret, E> {
+                Err(E::custom(NOT_A_STRING))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Secret, E> {
+                Err(E::custom(NOT_A_STRING))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<Secret, A::Error> {
+                Err(de::Error::custom(NOT_A_STRING))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, _: A) -> Result<Secret, A::Error> {
+                Err(de::Error::custom(NOT_A_STRING))
+            }
+        }
+        const NOT_A_STRING: &str = "expected a string (the value is not shown)";
+        deserializer.deserialize_any(SecretVisitor)
+    }
+}
+
+/// The OAuth2 flow that produces the token. Parsed from `authType` with all eight of
+/// flytekit's spellings, case-insensitively.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthType {
+    /// Authorization code with PKCE in a browser (`standard`, `Pkce`).
+    Pkce,
+    /// OAuth2 client credentials (`basic`, `client_credentials`, `ClientSecret`).
+    ClientSecret,
+    /// A token printed by an external command (`external_process`, `ExternalCommand`).
+    ExternalCommand,
+    /// The device authorization grant, RFC 8628 (`DeviceFlow`).
+    DeviceFlow,
+}
+
+impl AuthType {
+    /// The spellings flytekit accepts, in flytekit's order.
+    pub const SPELLINGS: [&'static str; 8] = [
+        "standard",
+        "basic",
+        "client_credentials",
+        "external_process",
+        "ClientSecret",
+        "Pkce",
+        "ExternalCommand",
+        "DeviceFlow",
+    ];
+
+    /// Parse an `authType` value (case-insensitive, any of [`AuthType::SPELLINGS`]).
+    pub fn parse(value: &str) -> Result<AuthType> {
+        match value.to_ascii_lowercase().as_str() {
+            "standard" | "pkce" => Ok(AuthType::Pkce),
+            "basic" | "client_credentials" | "clientsecret" => Ok(AuthType::ClientSecret),
+            "external_process" | "externalcommand" => Ok(AuthType::ExternalCommand),
+            "deviceflow" => Ok(AuthType::DeviceFlow),
+            _ => Err(Error::config(format!(
+                "authType: unknown authentication type '{value}'; use one of: {}",
+                AuthType::SPELLINGS.join(", ")
+            ))),
+        }
+    }
+
+    /// The canonical (Go client) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthType::Pkce => "Pkce",
+            AuthType::ClientSecret => "ClientSecret",
+            AuthType::ExternalCommand => "ExternalCommand",
+            AuthType::DeviceFlow => "DeviceFlow",
+        }
+    }
+}
+
+/// `pkceConfig`: the browser login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PkceConfig {
+    /// `pkceConfig.timeout`: how long to wait for the browser callback (default 2m).
+    pub timeout: Duration,
+    /// `pkceConfig.refreshTime`: refresh this long before expiry (default 5m).
+    pub refresh_time: Duration,
+}
+
+/// `deviceFlowConfig`: the device authorization grant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceFlowConfig {
+    /// `deviceFlowConfig.timeout`: overall deadline for the login (default 10m).
+    pub timeout: Duration,
+    /// `deviceFlowConfig.refreshTime`: refresh this long before expiry (default 5m).
+    pub refresh_time: Duration,
+    /// `deviceFlowConfig.pollInterval`: used when the server sends no `interval` (default 5s).
+    pub poll_interval: Duration,
+}
+
+/// A validated configuration. Build it with [`Config::from_json`] or
+/// [`Config::from_flyte_config`]; the field docs name the config key of each field.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// `endpoint`, with `dns:///` removed (e.g. `flyte.example.com:443`).
+    pub endpoint: Option<String>,
+    /// `insecure`: talk plain HTTP to the endpoint.
+    pub insecure: bool,
+    /// `insecureSkipVerify`: do not verify TLS certificates (never do this in production).
+    pub insecure_skip_verify: bool,
+    /// `caCertFilePath`: extra PEM CA certificates trusted on every HTTPS request.
+    pub ca_cert_file_path: Option<PathBuf>,
+    /// `authType`.
+    pub auth_type: AuthType,
+    /// `clientId` (client credentials).
+    pub client_id: Option<String>,
+    /// The client secret, from `clientSecret`, `clientSecretLocation` or `clientSecretEnvVar`.
+    pub client_secret: Option<Secret>,
+    /// `scopes`; empty means "the server's".
+    pub scopes: Vec<String>,
+    /// `audience`.
+    pub audience: Option<String>,
+    /// `useAudienceFromAdmin`: use the server's audience even if `audience` is set.
+    pub use_audience_from_admin: bool,
+    /// `tokenUrl`: the token endpoint; skips `/.well-known/oauth-authorization-server`.
+    pub token_url: Option<String>,
+    /// `authorizationHeader`: the metadata key for the token (else the server's, else
+    /// `authorization`).
+    pub authorization_header: Option<String>,
+    /// `command`: argv of the token command (`ExternalCommand`).
+    pub command: Vec<String>,
+    /// `proxyCommand`: argv of the command whose output goes in `proxy-authorization`.
+    pub proxy_command: Vec<String>,
+    /// `httpProxyURL`: HTTP(S) proxy for every request the library makes.
+    pub http_proxy_url: Option<String>,
+    /// `pkceConfig`.
+    pub pkce: PkceConfig,
+    /// `deviceFlowConfig`.
+    pub device_flow: DeviceFlowConfig,
+    /// `tokenRefreshWindow`: refresh this long before expiry (capped at half the lifetime).
+    pub token_refresh_window: Option<Duration>,
+    /// `maxRetries`: retries after the first attempt on transient errors (default 4).
+    pub max_retries: u32,
+    /// `perRetryTimeout`: timeout of each HTTP attempt (default 15s).
+    pub per_retry_timeout: Duration,
+    /// `maxBackoffDelay`: the longest wait between two attempts (default 8s).
+    pub max_backoff_delay: Duration,
+    /// `commandTimeout` (flyteauth extension): how long `command`/`proxyCommand` may run
+    /// (default 60s).
+    pub command_timeout: Duration,
+}
+
+/// The keys accepted in the JSON object and the `admin:` section, as written by Flyte.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawConfig {
+    endpoint: Option<String>,
+    insecure: Option<bool>,
+    insecure_skip_verify: Option<bool>,
+    ca_cert_file_path: Option<String>,
+    auth_type: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<Secret>,
+    client_secret_location: Option<String>,
+    client_secret_env_var: Option<String>,
+    scopes: Option<Vec<String>>,
+    audience: Option<String>,
+    use_audience_from_admin: Option<bool>,
+    token_url: Option<String>,
+    authorization_header: Option<String>,
+    command: Option<Vec<String>>,
+    proxy_command: Option<Vec<String>>,
+    #[serde(rename = "httpProxyURL")]
+    http_proxy_url: Option<String>,
+    pkce_config: Option<RawPkceConfig>,
+    device_flow_config: Option<RawDeviceFlowConfig>,
+    token_refresh_window: Option<GoDuration>,
+    max_retries: Option<u32>,
+    per_retry_timeout: Option<GoDuration>,
+    max_backoff_delay: Option<GoDuration>,
+    command_timeout: Option<GoDuration>,
+    // Keys of the Go client's `admin` section that concern its gRPC channel, not
+    // authentication. Accepted so that an existing config.yaml loads, otherwise ignored.
+    #[allow(dead_code)]
+    max_message_size_bytes: Option<i64>,
+    #[allow(dead_code)]
+    use_auth: Option<bool>,
+    #[allow(dead_code)]
+    authorization_server_url: Option<String>,
+    #[allow(dead_code)]
+    default_service_config: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawPkceConfig {
+    timeout: Option<GoDuration>,
+    refresh_time: Option<GoDuration>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawDeviceFlowConfig {
+    timeout: Option<GoDuration>,
+    refresh_time: Option<GoDuration>,
+    poll_interval: Option<GoDuration>,
+}
+
+/// A duration written the way Go's `time.ParseDuration` reads it: `15s`, `2m`, `1h30m`,
+/// `500ms`, `1.5s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct GoDuration(Duration);
+
+impl<'de> Deserialize<'de> for GoDuration {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer).map_err(|_| {
+            de::Error::custom("expected a duration string such as \"15s\", \"2m\" or \"500ms\"")
+        })?;
+        parse_go_duration(&text)
+            .map(GoDuration)
+            .map_err(de::Error::custom)
+    }
+}
+
+/// Parse a Go duration string (`time.ParseDuration` syntax, non-negative).
+pub fn parse_go_duration(text: &str) -> Result<Duration, String> {
+    let bad =
+        || format!("invalid duration \"{text}\" (use e.g. \"15s\", \"2m\", \"1h30m\", \"500ms\")");
+    let mut rest = text.trim();
+    if rest == "0" {
+        return Ok(Duration::ZERO);
+    }
+    if rest.is_empty() || rest.starts_with('-') {
+        return Err(bad());
+    }
+    rest = rest.strip_prefix('+').unwrap_or(rest);
+    let mut total = 0f64;
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        if num_len == 0 {
+            return Err(bad());
+        }
+        let number: f64 = rest[..num_len].parse().map_err(|_| bad())?;
+        rest = &rest[num_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let seconds_per_unit = match &rest[..unit_len] {
+            "ns" => 1e-9,
+            "us" | "µs" | "μs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(bad()),
+        };
+        rest = &rest[unit_len..];
+        total += number * seconds_per_unit;
+    }
+    Duration::try_from_secs_f64(total).map_err(|_| bad())
+}
+
+/// Where `FLYTE_*` environment variables go, with the value kind flytekit gives them.
+#[derive(Clone, Copy)]
+enum EnvKind {
+    Str,
+    Bool,
+    List,
+}
+
+/// flytekit's environment overrides (`FLYTE_{SECTION}_{OPTION}`), mapped to our keys.
+const ENV_OVERRIDES: [(&str, &str, EnvKind); 14] = [
+    ("FLYTE_PLATFORM_URL", "endpoint", EnvKind::Str),
+    ("FLYTE_PLATFORM_INSECURE", "insecure", EnvKind::Bool),
+    (
+        "FLYTE_PLATFORM_INSECURE_SKIP_VERIFY",
+        "insecureSkipVerify",
+        EnvKind::Bool,
+    ),
+    (
+        "FLYTE_PLATFORM_CA_CERT_FILE_PATH",
+        "caCertFilePath",
+        EnvKind::Str,
+    ),
+    (
+        "FLYTE_PLATFORM_HTTP_PROXY_URL",
+        "httpProxyURL",
+        EnvKind::Str,
+    ),
+    ("FLYTE_CREDENTIALS_CLIENT_ID", "clientId", EnvKind::Str),
+    (
+        "FLYTE_CREDENTIALS_CLIENT_SECRET",
+        "clientSecret",
+        EnvKind::Str,
+    ),
+    (
+        "FLYTE_CREDENTIALS_CLIENT_SECRET_LOCATION",
+        "clientSecretLocation",
+        EnvKind::Str,
+    ),
+    (
+        "FLYTE_CREDENTIALS_CLIENT_SECRET_ENV_VAR",
+        "clientSecretEnvVar",
+        EnvKind::Str,
+    ),
+    ("FLYTE_CREDENTIALS_AUTH_MODE", "authType", EnvKind::Str),
+    ("FLYTE_CREDENTIALS_SCOPES", "scopes", EnvKind::List),
+    ("FLYTE_CREDENTIALS_AUDIENCE", "audience", EnvKind::Str),
+    ("FLYTE_CREDENTIALS_COMMAND", "command", EnvKind::List),
+    (
+        "FLYTE_CREDENTIALS_PROXY_COMMAND",
+        "proxyCommand",
+        EnvKind::List,
+    ),
+];
+
+/// flytekit's environment bool rule: true unless empty or one of false/0/off/no.
+fn env_bool(value: &str) -> bool {
+    !matches!(
+        value.to_ascii_lowercase().as_str(),
+        "" | "false" | "0" | "off" | "no"
+    )
+}
+
+/// Reads environment variables; a seam so tests need not mutate the process environment.
+pub trait Env {
+    /// The value of `name`, if set and valid UTF-8.
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+impl Env for BTreeMap<String, String> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.get(name).cloned()
+    }
+}
+
+impl Config {
+    /// Parse the JSON form: an object with the `admin:` keys of Flyte's `config.yaml`, plus an
+    /// optional inline `clientSecret`. Environment overrides do not apply (the JSON is explicit),
+    /// but `clientSecretEnvVar` names a variable that is read.
+    pub fn from_json(json: &str) -> Result<Config> {
+        Self::from_json_with_env(json, &ProcessEnv)
+    }
+
+    /// [`Config::from_json`] reading environment variables through `env`.
+    pub fn from_json_with_env(json: &str, env: &dyn Env) -> Result<Config> {
+        let value: Value = serde_json::from_str(json)
+            .map_err(|e| Error::config(format!("config is not valid JSON: {e}")))?;
+        if !value.is_object() {
+            return Err(Error::config("config must be a JSON object"));
+        }
+        Self::from_value(value, "", env)
+    }
+
+    /// Read Flyte's `config.yaml`: `path`, else `$FLYTECTL_CONFIG`, else
+    /// `~/.flyte/config.yaml`, else nothing; then apply the `FLYTE_*` environment
+    /// overrides, which win over the file as in flytekit.
+    pub fn from_flyte_config(path: Option<&Path>) -> Result<Config> {
+        Self::from_flyte_config_with_env(path, &ProcessEnv)
+    }
+
+    /// [`Config::from_flyte_config`] reading environment variables through `env`.
+    pub fn from_flyte_config_with_env(path: Option<&Path>, env: &dyn Env) -> Result<Config> {
+        let file = match path {
+            Some(p) => Some(p.to_path_buf()),
+            None => default_config_path(env)?,
+        };
+        let mut admin = Map::new();
+        if let Some(file) = &file {
+            let text = std::fs::read_to_string(file).map_err(|e| {
+                Error::config(format!("cannot read Flyte config {}: {e}", file.display()))
+            })?;
+            admin = admin_section(&text, file)?;
+        }
+        apply_env_overrides(&mut admin, env);
+        Self::from_value(Value::Object(admin), "admin.", env)
+    }
+
+    fn from_value(value: Value, prefix: &str, env: &dyn Env) -> Result<Config> {
+        let raw: RawConfig = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if path == "." {
+                // serde reports unknown keys at the parent; its message names the key.
+                Error::config(format!("{prefix}{inner}"))
+            } else {
+                Error::config(format!("{prefix}{path}: {inner}"))
+            }
+        })?;
+        Self::resolve(raw, env)
+    }
+
+    /// Turn the raw keys into a checked configuration (flytekit's `PlatformConfig.auto()` order
+    /// for the client secret).
+    fn resolve(raw: RawConfig, env: &dyn Env) -> Result<Config> {
+        let non_empty = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+
+        let endpoint = non_empty(raw.endpoint).map(|e| e.replace("dns:///", "").trim().to_owned());
+        let mut auth_type = match non_empty(raw.auth_type) {
+            Some(s) => AuthType::parse(s.trim())?,
+            None => AuthType::Pkce,
+        };
+
+        // Client secret: inline, then the file, then the named variable; a secret from the
+        // file or the variable selects ClientSecret, as in flytekit.
+        let mut client_secret = raw.client_secret.filter(|s| !s.expose().trim().is_empty());
+        client_secret = client_secret.map(|s| Secret(s.expose().trim().to_owned()));
+        if let Some(location) = non_empty(raw.client_secret_location) {
+            let text = std::fs::read_to_string(&location).map_err(|e| {
+                Error::config(format!(
+                    "clientSecretLocation: cannot read the client secret file {location}: {e}"
+                ))
+            })?;
+            let trimmed = text.trim();
+            if !trimmed.is_empty() {
+                client_secret = Some(Secret(trimmed.to_owned()));
+                auth_type = AuthType::ClientSecret;
+            }
+        }
+        let secret_env_var = non_empty(raw.client_secret_env_var);
+        if let Some(name) = &secret_env_var {
+            if let Some(value) = env.var(name).filter(|v| !v.trim().is_empty()) {
+                client_secret = Some(Secret(value.trim().to_owned()));
+                auth_type = AuthType::ClientSecret;
+            }
+        }
+
+        let client_id = non_empty(raw.client_id).map(|s| s.trim().to_owned());
+        if auth_type == AuthType::ClientSecret {
+            if client_id.is_none() {
+                return Err(Error::config(
+                    "clientId: required for authType ClientSecret (client credentials)",
+                ));
+            }
+            if client_secret.is_none() {
+                let hint = match &secret_env_var {
+                    Some(name) => format!(
+                        " (the variable {name} named by clientSecretEnvVar is empty or unset)"
+                    ),
+                    None => String::new(),
+                };
+                return Err(Error::config(format!(
+                    "clientSecret: required for authType ClientSecret; set clientSecretLocation, \
+                     clientSecretEnvVar or clientSecret{hint}"
+                )));
+            }
+        }
+
+        let command = check_command("command", raw.command)?;
+        if auth_type == AuthType::ExternalCommand && command.is_empty() {
+            return Err(Error::config(
+                "command: required for authType ExternalCommand (the argv of a program that prints a token)",
+            ));
+        }
+        let proxy_command = check_command("proxyCommand", raw.proxy_command)?;
+
+        let authorization_header = match non_empty(raw.authorization_header) {
+            Some(h) => Some(check_header_name(&h)?),
+            None => None,
+        };
+        let token_url = match non_empty(raw.token_url) {
+            Some(u) => Some(check_url("tokenUrl", u.trim())?),
+            None => None,
+        };
+        let http_proxy_url = match non_empty(raw.http_proxy_url) {
+            Some(u) => Some(check_url("httpProxyURL", u.trim())?),
+            None => None,
+        };
+        if let Some(ep) = &endpoint {
+            check_endpoint(ep)?;
+        }
+
+        let pkce = raw.pkce_config.unwrap_or_default();
+        let device = raw.device_flow_config.unwrap_or_default();
+        let dur = |d: Option<GoDuration>, default: Duration| d.map(|d| d.0).unwrap_or(default);
+        let per_retry_timeout = dur(raw.per_retry_timeout, Duration::from_secs(15));
+        if per_retry_timeout.is_zero() {
+            return Err(Error::config("perRetryTimeout: must be greater than 0"));
+        }
+        let command_timeout = dur(raw.command_timeout, Duration::from_secs(60));
+        if command_timeout.is_zero() {
+            return Err(Error::config("commandTimeout: must be greater than 0"));
+        }
+
+        let config = Config {
+            endpoint,
+            insecure: raw.insecure.unwrap_or(false),
+            insecure_skip_verify: raw.insecure_skip_verify.unwrap_or(false),
+            ca_cert_file_path: non_empty(raw.ca_cert_file_path).map(PathBuf::from),
+            auth_type,
+            client_id,
+            client_secret,
+            scopes: raw
+                .scopes
+                .unwrap_or_default()
+                .into_iter()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            audience: non_empty(raw.audience).map(|s| s.trim().to_owned()),
+            use_audience_from_admin: raw.use_audience_from_admin.unwrap_or(false),
+            token_url,
+            authorization_header,
+            command,
+            proxy_command,
+            http_proxy_url,
+            pkce: PkceConfig {
+                timeout: dur(pkce.timeout, Duration::from_secs(120)),
+                refresh_time: dur(pkce.refresh_time, Duration::from_secs(300)),
+            },
+            device_flow: DeviceFlowConfig {
+                timeout: dur(device.timeout, Duration::from_secs(600)),
+                refresh_time: dur(device.refresh_time, Duration::from_secs(300)),
+                poll_interval: dur(device.poll_interval, Duration::from_secs(5)),
+            },
+            token_refresh_window: raw.token_refresh_window.map(|d| d.0),
+            max_retries: raw.max_retries.unwrap_or(4),
+            per_retry_timeout,
+            max_backoff_delay: dur(raw.max_backoff_delay, Duration::from_secs(8)),
+            command_timeout,
+        };
+        config.check_endpoint_needed()?;
+        Ok(config)
+    }
+
+    /// Whether the flow can run from the config alone; otherwise the endpoint is required.
+    fn check_endpoint_needed(&self) -> Result<()> {
+        if self.endpoint.is_some() {
+            return Ok(());
+        }
+        let self_sufficient = match self.auth_type {
+            AuthType::ClientSecret => {
+                self.token_url.is_some()
+                    && !self.scopes.is_empty()
+                    && self.authorization_header.is_some()
+                    && !self.use_audience_from_admin
+            }
+            AuthType::ExternalCommand => self.authorization_header.is_some(),
+            AuthType::Pkce | AuthType::DeviceFlow => false,
+        };
+        if self_sufficient {
+            Ok(())
+        } else {
+            Err(Error::config(
+                "endpoint: required (e.g. \"dns:///flyte.example.com\"); set admin.endpoint or \
+                 FLYTE_PLATFORM_URL, or configure tokenUrl, scopes and authorizationHeader so \
+                 that no discovery is needed",
+            ))
+        }
+    }
+
+    /// The HTTP(S) base URL of the endpoint (`http://` when `insecure`), if one is set.
+    pub fn base_url(&self) -> Option<String> {
+        let ep = self.endpoint.as_deref()?;
+        let base = if ep.starts_with("http://") || ep.starts_with("https://") {
+            ep.to_owned()
+        } else if self.insecure {
+            format!("http://{ep}")
+        } else {
+            format!("https://{ep}")
+        };
+        Some(base.trim_end_matches('/').to_owned())
+    }
+}
+
+/// `$FLYTECTL_CONFIG`, else `~/.flyte/config.yaml` if it exists, else none.
+fn default_config_path(env: &dyn Env) -> Result<Option<PathBuf>> {
+    if let Some(p) = env.var("FLYTECTL_CONFIG").filter(|p| !p.is_empty()) {
+        let path = PathBuf::from(p);
+        if !path.is_file() {
+            return Err(Error::config(format!(
+                "FLYTECTL_CONFIG points to {}, which is not a readable file",
+                path.display()
+            )));
+        }
+        return Ok(Some(path));
+    }
+    if let Some(home) = env.var("HOME").filter(|h| !h.is_empty()) {
+        let path = Path::new(&home).join(".flyte").join("config.yaml");
+        if path.is_file() {
+            return Ok(Some(path));
+        }
+    }
+    Ok(None)
+}
+
+/// The `admin:` mapping of a Flyte config file, as JSON (other sections are ignored).
+fn admin_section(text: &str, file: &Path) -> Result<Map<String, Value>> {
+    let doc: Value = serde_yaml_ng::from_str(text)
+        .map_err(|e| Error::config(format!("{} is not valid YAML: {e}", file.display())))?;
+    match doc {
+        Value::Null => Ok(Map::new()),
+        Value::Object(mut top) => match top.remove("admin") {
+            None | Some(Value::Null) => Ok(Map::new()),
+            Some(Value::Object(admin)) => Ok(admin),
+            Some(_) => Err(Error::config(format!(
+                "admin: expected a mapping in {}",
+                file.display()
+            ))),
+        },
+        _ => Err(Error::config(format!(
+            "{} must be a YAML mapping with an admin: section",
+            file.display()
+        ))),
+    }
+}
+
+/// Apply flytekit's `FLYTE_*` overrides: a set, non-empty variable wins over the file.
+fn apply_env_overrides(admin: &mut Map<String, Value>, env: &dyn Env) {
+    for (name, key, kind) in ENV_OVERRIDES {
+        let Some(value) = env.var(name).filter(|v| !v.is_empty()) else {
+            continue;
+        };
+        let json = match kind {
+            EnvKind::Str => Value::String(value),
+            EnvKind::Bool => Value::Bool(env_bool(&value)),
+            EnvKind::List => Value::Array(
+                value
+                    .split(',')
+                    .map(|s| Value::String(s.to_owned()))
+                    .collect(),
+            ),
+        };
+        admin.insert(key.to_owned(), json);
+    }
+}
+
+fn check_command(key: &str, argv: Option<Vec<String>>) -> Result<Vec<String>> {
+    match argv {
+        None => Ok(Vec::new()),
+        Some(argv) if argv.is_empty() || argv[0].trim().is_empty() => Err(Error::config(format!(
+            "{key}: must be a non-empty list whose first item is the program to run"
+        ))),
+        Some(argv) => Ok(argv),
+    }
+}
+
+/// gRPC metadata keys are lowercase ASCII letters, digits, `-`, `_` and `.`.
+fn check_header_name(name: &str) -> Result<String> {
+    let name = name.trim().to_ascii_lowercase();
+    let valid = name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.'));
+    if valid && !name.is_empty() {
+        Ok(name)
+    } else {
+        Err(Error::config(format!(
+            "authorizationHeader: '{name}' is not a valid header name (letters, digits, '-', '_', '.')"
+        )))
+    }
+}
+
+fn check_url(key: &str, value: &str) -> Result<String> {
+    let url = url::Url::parse(value)
+        .map_err(|e| Error::config(format!("{key}: '{value}' is not a valid URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::config(format!(
+            "{key}: '{value}' must be an http:// or https:// URL"
+        )));
+    }
+    Ok(value.to_owned())
+}
+
+fn check_endpoint(endpoint: &str) -> Result<()> {
+    let with_scheme = if endpoint.contains("://") {
+        endpoint.to_owned()
+    } else {
+        format!("https://{endpoint}")
+    };
+    match url::Url::parse(&with_scheme) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
+        _ => Err(Error::config(format!(
+            "endpoint: '{endpoint}' is not a host[:port] (e.g. \"dns:///flyte.example.com\")"
+        ))),
+    }
+}

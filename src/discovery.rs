@@ -1,0 +1,311 @@
+//! Client configuration from Flyte's AuthMetadataService over HTTP:
+//! `GET {base}/.well-known/oauth-authorization-server` (the OAuth2 endpoints) and
+//! `GET {base}/config/v1/flyte_client` (client id, redirect URI, scopes, header key,
+//! audience).
+//!
+//! Each document is fetched at most once per authenticator and then cached; a failed fetch is
+//! not cached, so the next call tries again (the HTTP layer already retried transient errors).
+//! flyteadmin's gateway writes snake_case keys; camelCase is accepted too, and `""` means
+//! absent, as proto3 writes unset strings.
+
+use serde::{Deserialize, Deserializer};
+use tokio::sync::OnceCell;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::http::HttpClient;
+
+/// Path of the OAuth2 authorization server metadata (RFC 8414).
+pub const OAUTH2_METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
+/// Path of Flyte's public client configuration.
+pub const CLIENT_CONFIG_PATH: &str = "/config/v1/flyte_client";
+
+/// The parts of the OAuth2 authorization server metadata that flows use.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct OAuth2Metadata {
+    /// `token_endpoint`.
+    #[serde(default, alias = "tokenEndpoint", deserialize_with = "empty_as_none")]
+    pub token_endpoint: Option<String>,
+    /// `authorization_endpoint`.
+    #[serde(
+        default,
+        alias = "authorizationEndpoint",
+        deserialize_with = "empty_as_none"
+    )]
+    pub authorization_endpoint: Option<String>,
+    /// `device_authorization_endpoint`.
+    #[serde(
+        default,
+        alias = "deviceAuthorizationEndpoint",
+        deserialize_with = "empty_as_none"
+    )]
+    pub device_authorization_endpoint: Option<String>,
+}
+
+/// Flyte's `PublicClientAuthConfigResponse`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct PublicClientConfig {
+    /// `client_id`: the public client for PKCE and the device flow.
+    #[serde(default, alias = "clientId", deserialize_with = "empty_as_none")]
+    pub client_id: Option<String>,
+    /// `redirect_uri`: the PKCE callback.
+    #[serde(default, alias = "redirectUri", deserialize_with = "empty_as_none")]
+    pub redirect_uri: Option<String>,
+    /// `scopes`.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub scopes: Vec<String>,
+    /// `authorization_metadata_key`: the header the token goes in.
+    #[serde(
+        default,
+        alias = "authorizationMetadataKey",
+        deserialize_with = "empty_as_none"
+    )]
+    pub authorization_metadata_key: Option<String>,
+    /// `service_http_endpoint`.
+    #[serde(
+        default,
+        alias = "serviceHttpEndpoint",
+        deserialize_with = "empty_as_none"
+    )]
+    pub service_http_endpoint: Option<String>,
+    /// `audience`.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub audience: Option<String>,
+}
+
+impl OAuth2Metadata {
+    /// Parse the metadata document.
+    pub fn from_json(body: &[u8]) -> Result<Self> {
+        parse(body, OAUTH2_METADATA_PATH)
+    }
+}
+
+impl PublicClientConfig {
+    /// Parse the public client configuration document.
+    pub fn from_json(body: &[u8]) -> Result<Self> {
+        let mut config: PublicClientConfig = parse(body, CLIENT_CONFIG_PATH)?;
+        config.scopes.retain(|s| !s.trim().is_empty());
+        Ok(config)
+    }
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(body: &[u8], path: &str) -> Result<T> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        // Only the path and serde's category: never the body.
+        let category = match e.inner().classify() {
+            serde_json::error::Category::Data => "unexpected value",
+            _ => "not JSON",
+        };
+        Error::new(
+            ErrorKind::Discovery,
+            format!(
+                "{path}: the server's answer is not valid ({category} at `{}`)",
+                e.path()
+            ),
+        )
+    })
+}
+
+fn empty_as_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let value = Option::<String>::deserialize(d)?;
+    Ok(value.filter(|s| !s.trim().is_empty()))
+}
+
+fn null_as_empty<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(Option::<Vec<String>>::deserialize(d)?.unwrap_or_default())
+}
+
+/// The two documents of one endpoint, each fetched once and cached.
+#[derive(Debug)]
+pub struct Discovery {
+    base_url: Option<String>,
+    metadata: OnceCell<OAuth2Metadata>,
+    client_config: OnceCell<Option<PublicClientConfig>>,
+}
+
+impl Discovery {
+    /// Discovery against `base_url` (`None`: no endpoint configured).
+    pub fn new(base_url: Option<String>) -> Self {
+        Discovery {
+            base_url,
+            metadata: OnceCell::new(),
+            client_config: OnceCell::new(),
+        }
+    }
+
+    fn url(&self, path: &str) -> Result<String> {
+        match &self.base_url {
+            Some(base) => Ok(format!("{base}{path}")),
+            None => Err(Error::config(
+                "endpoint: required to discover the server's auth configuration",
+            )),
+        }
+    }
+
+    /// The OAuth2 metadata, fetched on first use.
+    pub async fn metadata(&self, http: &HttpClient) -> Result<&OAuth2Metadata> {
+        self.metadata
+            .get_or_try_init(|| async {
+                let url = self.url(OAUTH2_METADATA_PATH)?;
+                let body = fetch(http, &url)
+                    .await?
+                    .ok_or_else(|| not_found(&url, "tokenUrl"))?;
+                OAuth2Metadata::from_json(&body)
+            })
+            .await
+    }
+
+    /// The public client configuration, fetched on first use. `Ok(None)` when the server has
+    /// no such route (404): callers decide whether they can do without it.
+    pub async fn client_config(&self, http: &HttpClient) -> Result<Option<&PublicClientConfig>> {
+        let cached = self
+            .client_config
+            .get_or_try_init(|| async {
+                let url = self.url(CLIENT_CONFIG_PATH)?;
+                match fetch(http, &url).await? {
+                    Some(body) => PublicClientConfig::from_json(&body).map(Some),
+                    None => Ok(None),
+                }
+            })
+            .await?;
+        Ok(cached.as_ref())
+    }
+
+    /// [`Discovery::client_config`], where a 404 is an error that says what to configure.
+    pub async fn require_client_config(
+        &self,
+        http: &HttpClient,
+        instead: &str,
+    ) -> Result<&PublicClientConfig> {
+        match self.client_config(http).await? {
+            Some(c) => Ok(c),
+            None => Err(not_found(&self.url(CLIENT_CONFIG_PATH)?, instead)),
+        }
+    }
+}
+
+fn not_found(url: &str, instead: &str) -> Error {
+    Error::new(
+        ErrorKind::Discovery,
+        format!(
+            "GET {url}: 404 Not Found: the server has no Flyte AuthMetadataService; set {instead} in the config instead"
+        ),
+    )
+    .with_http_status(404)
+}
+
+/// GET a JSON document: `Some(body)` on 200, `None` on 404, an error otherwise.
+async fn fetch(http: &HttpClient, url: &str) -> Result<Option<Vec<u8>>> {
+    let request = http::Request::get(url)
+        .header(http::header::ACCEPT, "application/json")
+        .body(Vec::new())
+        .map_err(|e| Error::config(format!("endpoint: cannot build a request for {url}: {e}")))?;
+    let response = http.send(request).await.map_err(|e| {
+        if e.kind() == ErrorKind::Network && e.http_status().is_some() {
+            Error::new(ErrorKind::Discovery, e.message().to_owned())
+                .with_http_status(e.http_status().unwrap_or(0))
+        } else {
+            e
+        }
+    })?;
+    let status = response.status();
+    if status == http::StatusCode::NOT_FOUND {
+        return Ok(None);
+    }
+    if !status.is_success() {
+        return Err(Error::new(
+            ErrorKind::Discovery,
+            format!("GET {url}: the server answered {status}"),
+        )
+        .with_http_status(status.as_u16()));
+    }
+    Ok(Some(response.into_body()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snake_case_as_flyteadmin_writes_it() {
+        let body = br#"{"client_id":"flytectl","redirect_uri":"http://localhost:53593/callback",
+            "scopes":["offline","all"],"authorization_metadata_key":"flyte-authorization",
+            "service_http_endpoint":"","audience":""}"#;
+        let c = PublicClientConfig::from_json(body).unwrap();
+        assert_eq!(c.client_id.as_deref(), Some("flytectl"));
+        assert_eq!(
+            c.redirect_uri.as_deref(),
+            Some("http://localhost:53593/callback")
+        );
+        assert_eq!(c.scopes, ["offline", "all"]);
+        assert_eq!(
+            c.authorization_metadata_key.as_deref(),
+            Some("flyte-authorization")
+        );
+        assert_eq!(c.service_http_endpoint, None, "\"\" means absent");
+        assert_eq!(c.audience, None, "\"\" means absent");
+    }
+
+    #[test]
+    fn camel_case_is_accepted() {
+        let body = br#"{"clientId":"c","redirectUri":"http://x/cb","authorizationMetadataKey":"k","audience":"https://a"}"#;
+        let c = PublicClientConfig::from_json(body).unwrap();
+        assert_eq!(c.client_id.as_deref(), Some("c"));
+        assert_eq!(c.authorization_metadata_key.as_deref(), Some("k"));
+        assert_eq!(c.audience.as_deref(), Some("https://a"));
+        assert!(c.scopes.is_empty());
+        let m = OAuth2Metadata::from_json(
+            br#"{"tokenEndpoint":"https://idp/token","deviceAuthorizationEndpoint":""}"#,
+        )
+        .unwrap();
+        assert_eq!(m.token_endpoint.as_deref(), Some("https://idp/token"));
+        assert_eq!(m.device_authorization_endpoint, None);
+    }
+
+    #[test]
+    fn oauth2_metadata_ignores_other_fields() {
+        let body = br#"{"issuer":"https://idp","token_endpoint":"https://idp/token",
+            "authorization_endpoint":"https://idp/auth","grant_types_supported":["client_credentials"],
+            "device_authorization_endpoint":"https://idp/device"}"#;
+        let m = OAuth2Metadata::from_json(body).unwrap();
+        assert_eq!(m.token_endpoint.as_deref(), Some("https://idp/token"));
+        assert_eq!(
+            m.authorization_endpoint.as_deref(),
+            Some("https://idp/auth")
+        );
+        assert_eq!(
+            m.device_authorization_endpoint.as_deref(),
+            Some("https://idp/device")
+        );
+    }
+
+    #[test]
+    fn null_and_empty_values_are_absent() {
+        let c = PublicClientConfig::from_json(
+            br#"{"client_id":null,"scopes":null,"authorization_metadata_key":"  "}"#,
+        )
+        .unwrap();
+        assert_eq!(c, PublicClientConfig::default());
+        let c = PublicClientConfig::from_json(br#"{"scopes":["", "all"]}"#).unwrap();
+        assert_eq!(c.scopes, ["all"]);
+    }
+
+    #[test]
+    fn garbage_is_a_discovery_error_that_does_not_echo_the_body() {
+        for body in [
+            &b"<html>secret-ish</html>"[..],
+            br#"{"token_endpoint": 42}"#,
+            br#"{"scopes":"all"}"#,
+        ] {
+            let e = PublicClientConfig::from_json(body)
+                .err()
+                .or_else(|| OAuth2Metadata::from_json(body).err())
+                .expect("an error");
+            assert_eq!(e.kind(), ErrorKind::Discovery);
+            assert!(
+                !e.message().contains("secret-ish") && !e.message().contains("42"),
+                "{e}"
+            );
+        }
+    }
+}

@@ -1,0 +1,540 @@
+//! The C ABI (v1). The only place with `extern "C"`, raw pointers and `unsafe`.
+//!
+//! Every export has the same shape: it checks its pointers, clears its out-parameters, runs
+//! its body inside a panic boundary (a caught panic becomes `FLYTEAUTH_ERR_INTERNAL`) and
+//! returns a status. Details of a failure travel in an owned `flyteauth_error` object, never
+//! in thread-local state, because Go goroutines and Java virtual threads move between OS
+//! threads.
+
+#![allow(non_camel_case_types)]
+
+use std::ffi::{c_char, c_int, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+use std::ptr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::authenticator::{Authenticator, Metadata};
+use crate::error::{Error, ErrorKind};
+
+/// An authenticator: turns configuration into header metadata. Opaque.
+///
+/// Thread safety: every function taking a `flyteauth_authenticator *` may be called from
+/// any number of threads at once, except `flyteauth_authenticator_free`, which must be the
+/// last call on the handle.
+pub struct flyteauth_authenticator {
+    _private: [u8; 0],
+}
+
+/// The details of a failure. Opaque; owned by the caller, released with
+/// `flyteauth_error_free`. Immutable, so it may be read from any thread.
+pub struct flyteauth_error {
+    _private: [u8; 0],
+}
+
+/// An immutable list of headers (key/value pairs) for one call. Opaque; owned by the caller,
+/// released with `flyteauth_metadata_free`. Immutable, so it may be read from any thread.
+pub struct flyteauth_metadata {
+    _private: [u8; 0],
+}
+
+/// The result of a call. The numbers are stable: new codes are added, none is ever
+/// renumbered or reused.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum flyteauth_status {
+    /// Success.
+    FLYTEAUTH_OK = 0,
+    /// An argument was NULL or not valid UTF-8; the message names it.
+    FLYTEAUTH_ERR_INVALID_ARGUMENT = 1,
+    /// The configuration is wrong (unknown key, wrong type, missing value, unreadable file);
+    /// the message names the key. Fix the configuration; retrying will not help.
+    FLYTEAUTH_ERR_CONFIG = 2,
+    /// The server's auth metadata could not be fetched or understood.
+    FLYTEAUTH_ERR_DISCOVERY = 3,
+    /// The identity provider refused the credentials; see the OAuth error and HTTP status.
+    FLYTEAUTH_ERR_AUTHENTICATION = 4,
+    /// A connection failed or the server kept answering 5xx/429; retrying later may help.
+    FLYTEAUTH_ERR_NETWORK = 5,
+    /// A request, a command or the call itself did not finish in time.
+    FLYTEAUTH_ERR_TIMEOUT = 6,
+    /// The external command (`command` / `proxyCommand`) failed; the message has its exit
+    /// status and stderr.
+    FLYTEAUTH_ERR_COMMAND = 7,
+    /// The call was cancelled.
+    FLYTEAUTH_ERR_CANCELLED = 8,
+    /// A bug in flyteauth, e.g. a caught panic. Please report it.
+    FLYTEAUTH_ERR_INTERNAL = 9,
+    /// The server answered with something that is not a valid OAuth2 response.
+    FLYTEAUTH_ERR_PROTOCOL = 10,
+    /// The configured flow is not available in this build.
+    FLYTEAUTH_ERR_UNSUPPORTED = 11,
+}
+
+use flyteauth_status::*;
+
+impl From<ErrorKind> for flyteauth_status {
+    fn from(kind: ErrorKind) -> Self {
+        match kind {
+            ErrorKind::InvalidArgument => FLYTEAUTH_ERR_INVALID_ARGUMENT,
+            ErrorKind::Config => FLYTEAUTH_ERR_CONFIG,
+            ErrorKind::Discovery => FLYTEAUTH_ERR_DISCOVERY,
+            ErrorKind::Authentication => FLYTEAUTH_ERR_AUTHENTICATION,
+            ErrorKind::Network => FLYTEAUTH_ERR_NETWORK,
+            ErrorKind::Timeout => FLYTEAUTH_ERR_TIMEOUT,
+            ErrorKind::Command => FLYTEAUTH_ERR_COMMAND,
+            ErrorKind::Cancelled => FLYTEAUTH_ERR_CANCELLED,
+            ErrorKind::Protocol => FLYTEAUTH_ERR_PROTOCOL,
+            ErrorKind::Unsupported => FLYTEAUTH_ERR_UNSUPPORTED,
+            ErrorKind::Internal => FLYTEAUTH_ERR_INTERNAL,
+        }
+    }
+}
+
+/// What a `flyteauth_error *` points to: the error and its strings, NUL-terminated once.
+struct ErrorBox {
+    status: flyteauth_status,
+    http_status: c_int,
+    message: CString,
+    oauth_error: Option<CString>,
+    oauth_error_description: Option<CString>,
+}
+
+fn c_string(s: &str) -> CString {
+    CString::new(s.replace('\0', "\u{fffd}")).unwrap_or_default()
+}
+
+impl ErrorBox {
+    fn new(e: &Error) -> Self {
+        ErrorBox {
+            status: e.kind().into(),
+            http_status: e.http_status().map_or(0, c_int::from),
+            message: c_string(&e.to_string()),
+            oauth_error: e.oauth_error().map(c_string),
+            oauth_error_description: e.oauth_error_description().map(c_string),
+        }
+    }
+}
+
+/// Store `e` in `*err` when the caller asked for details; return its status.
+fn fail(err: *mut *mut flyteauth_error, e: Error) -> flyteauth_status {
+    let status = e.kind().into();
+    if !err.is_null() {
+        let boxed = Box::into_raw(Box::new(ErrorBox::new(&e))).cast::<flyteauth_error>();
+        // SAFETY: `err` is non-NULL and, per the API contract, points to writable storage for
+        // one `flyteauth_error *`.
+        unsafe { *err = boxed };
+    }
+    status
+}
+
+/// Run `body` in a panic boundary; `*err` is cleared first and set on failure.
+fn boundary(
+    err: *mut *mut flyteauth_error,
+    body: impl FnOnce() -> Result<(), Error>,
+) -> flyteauth_status {
+    if !err.is_null() {
+        // SAFETY: `err` is non-NULL and points to writable storage for one pointer (contract).
+        unsafe { *err = ptr::null_mut() };
+    }
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => FLYTEAUTH_OK,
+        Ok(Err(e)) => fail(err, e),
+        Err(_) => fail(
+            err,
+            Error::new(
+                ErrorKind::Internal,
+                "a panic was caught at the C boundary (a bug in flyteauth)",
+            ),
+        ),
+    }
+}
+
+/// Read a required C string argument.
+fn read_str<'a>(p: *const c_char, name: &str) -> Result<&'a str, Error> {
+    if p.is_null() {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("argument `{name}` is NULL"),
+        ));
+    }
+    // SAFETY: `p` is non-NULL and, per the API contract, points to a NUL-terminated string that
+    // stays valid and unmodified for the duration of the call.
+    let c = unsafe { CStr::from_ptr(p) };
+    c.to_str().map_err(|_| {
+        Error::new(
+            ErrorKind::InvalidArgument,
+            format!("argument `{name}` is not valid UTF-8"),
+        )
+    })
+}
+
+fn authenticator<'a>(a: *const flyteauth_authenticator) -> Result<&'a Authenticator, Error> {
+    if a.is_null() {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            "argument `a` is NULL",
+        ));
+    }
+    // SAFETY: non-NULL `a` came from `flyteauth_authenticator_new`/`_from_flyte_config`
+    // (a `Box<Authenticator>`) and has not been freed (contract); shared access is fine
+    // because `Authenticator` is `Sync`.
+    Ok(unsafe { &*a.cast::<Authenticator>() })
+}
+
+fn error_box<'a>(e: *const flyteauth_error) -> Option<&'a ErrorBox> {
+    // SAFETY: a non-NULL `e` came from this library (a `Box<ErrorBox>`) and has not been freed.
+    unsafe { e.cast::<ErrorBox>().as_ref() }
+}
+
+fn metadata<'a>(m: *const flyteauth_metadata) -> Option<&'a Metadata> {
+    // SAFETY: a non-NULL `m` came from `fetch_metadata` (`Arc::into_raw` of an
+    // `Arc<Metadata>`) and has not been freed.
+    unsafe { m.cast::<Metadata>().as_ref() }
+}
+
+fn timeout_from_ms(timeout_ms: u64) -> Option<Duration> {
+    (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms))
+}
+
+/// Write a new authenticator to `*out`.
+fn put_authenticator(
+    out: *mut *mut flyteauth_authenticator,
+    make: impl FnOnce() -> Result<Authenticator, Error>,
+    err: *mut *mut flyteauth_error,
+) -> flyteauth_status {
+    if out.is_null() {
+        return boundary(err, || {
+            Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "argument `out` is NULL",
+            ))
+        });
+    }
+    // SAFETY: `out` is non-NULL and points to writable storage for one pointer (contract).
+    unsafe { *out = ptr::null_mut() };
+    boundary(err, || {
+        let a = make()?;
+        let raw = Box::into_raw(Box::new(a)).cast::<flyteauth_authenticator>();
+        // SAFETY: as above; written only on success.
+        unsafe { *out = raw };
+        Ok(())
+    })
+}
+
+/// The library version, e.g. `"0.1.0"`. A static string: do not free it.
+#[no_mangle]
+pub extern "C" fn flyteauth_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// A short, static, human-readable name for a status code (e.g. `"authentication error"`);
+/// `"unknown status"` for a number that is not a `flyteauth_status`. Do not free it.
+#[no_mangle]
+pub extern "C" fn flyteauth_status_str(status: c_int) -> *const c_char {
+    let s: &'static str = match status {
+        0 => "ok\0",
+        1 => "invalid argument\0",
+        2 => "configuration error\0",
+        3 => "discovery error\0",
+        4 => "authentication error\0",
+        5 => "network error\0",
+        6 => "timeout\0",
+        7 => "command error\0",
+        8 => "cancelled\0",
+        9 => "internal error\0",
+        10 => "protocol error\0",
+        11 => "unsupported\0",
+        _ => "unknown status\0",
+    };
+    s.as_ptr().cast()
+}
+
+/// Create an authenticator from a JSON object with the `admin:` keys of Flyte's
+/// `config.yaml` (e.g. `{"endpoint": "dns:///flyte.example.com", "authType": "ClientSecret",
+/// "clientId": "my-app", "clientSecretLocation": "/etc/secrets/client_secret"}`), plus an
+/// optional inline `"clientSecret"`.
+///
+/// Does no network I/O: discovery and the first token happen on the first
+/// `flyteauth_authenticator_fetch_metadata`. The configuration is checked completely here:
+/// an unknown key, a value of the wrong type or a missing required value returns
+/// `FLYTEAUTH_ERR_CONFIG` with a message naming the key (and never a secret's value).
+///
+/// - `config_json`: NUL-terminated UTF-8; not retained.
+/// - `out`: receives the new authenticator on success, NULL on failure. Release it with
+///   `flyteauth_authenticator_free`.
+/// - `err`: may be NULL. Otherwise set to NULL on success, or to a new error the caller must
+///   release with `flyteauth_error_free`.
+#[no_mangle]
+pub extern "C" fn flyteauth_authenticator_new(
+    config_json: *const c_char,
+    out: *mut *mut flyteauth_authenticator,
+    err: *mut *mut flyteauth_error,
+) -> flyteauth_status {
+    put_authenticator(
+        out,
+        || Authenticator::from_json(read_str(config_json, "config_json")?),
+        err,
+    )
+}
+
+/// Create an authenticator from Flyte's `config.yaml` (its `admin:` section) and the
+/// `FLYTE_*` environment overrides, which win over the file as in flytekit.
+///
+/// - `path`: the file; NULL means `$FLYTECTL_CONFIG`, else `~/.flyte/config.yaml`, else no
+///   file (environment only).
+/// - `out`, `err`: as for `flyteauth_authenticator_new`.
+#[no_mangle]
+pub extern "C" fn flyteauth_authenticator_from_flyte_config(
+    path: *const c_char,
+    out: *mut *mut flyteauth_authenticator,
+    err: *mut *mut flyteauth_error,
+) -> flyteauth_status {
+    put_authenticator(
+        out,
+        || {
+            let path = if path.is_null() {
+                None
+            } else {
+                Some(Path::new(read_str(path, "path")?))
+            };
+            Authenticator::from_flyte_config(path)
+        },
+        err,
+    )
+}
+
+/// Release an authenticator. NULL is a no-op. Must be the last call on `a`: no other call on
+/// it may be running or start afterwards. Metadata obtained from it stays valid.
+#[no_mangle]
+pub extern "C" fn flyteauth_authenticator_free(a: *mut flyteauth_authenticator) {
+    if a.is_null() {
+        return;
+    }
+    let _ = catch_unwind(|| {
+        // SAFETY: non-NULL `a` came from `Box::into_raw(Box<Authenticator>)` in this library and
+        // is freed exactly once (contract).
+        drop(unsafe { Box::from_raw(a.cast::<Authenticator>()) });
+    });
+}
+
+/// Get the headers for a call: the auth header (key from `authorizationHeader`, else the
+/// server's public client config, else `"authorization"`; value `"Bearer <token>"`), plus
+/// `"proxy-authorization"` when a proxy command is configured.
+///
+/// With a valid token this returns at once, without locking, allocating or touching the
+/// network. Otherwise it blocks the calling thread while the token is obtained or refreshed;
+/// concurrent callers share one request to the identity provider. Safe from any number of
+/// threads, including threads running their own tokio runtime.
+///
+/// - `out`: receives the metadata on success (NULL on failure); release it with
+///   `flyteauth_metadata_free`. It is an immutable snapshot and stays valid after `a` is freed.
+/// - `err`: as for `flyteauth_authenticator_new`.
+#[no_mangle]
+pub extern "C" fn flyteauth_authenticator_fetch_metadata(
+    a: *mut flyteauth_authenticator,
+    out: *mut *mut flyteauth_metadata,
+    err: *mut *mut flyteauth_error,
+) -> flyteauth_status {
+    flyteauth_authenticator_fetch_metadata_timeout(a, 0, out, err)
+}
+
+/// `flyteauth_authenticator_fetch_metadata` bounded by `timeout_ms` milliseconds (0: no
+/// bound beyond the configured per-request timeouts and retries). When the bound is reached
+/// the call returns `FLYTEAUTH_ERR_TIMEOUT`; a refresh it started keeps running for others.
+#[no_mangle]
+pub extern "C" fn flyteauth_authenticator_fetch_metadata_timeout(
+    a: *mut flyteauth_authenticator,
+    timeout_ms: u64,
+    out: *mut *mut flyteauth_metadata,
+    err: *mut *mut flyteauth_error,
+) -> flyteauth_status {
+    if out.is_null() {
+        return boundary(err, || {
+            Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "argument `out` is NULL",
+            ))
+        });
+    }
+    // SAFETY: `out` is non-NULL and points to writable storage for one pointer (contract).
+    unsafe { *out = ptr::null_mut() };
+    boundary(err, || {
+        let auth = authenticator(a)?;
+        let m = auth.metadata_blocking(timeout_from_ms(timeout_ms))?;
+        let raw = Arc::into_raw(m).cast_mut().cast::<flyteauth_metadata>();
+        // SAFETY: as above; written only on success.
+        unsafe { *out = raw };
+        Ok(())
+    })
+}
+
+/// The number of headers in `m` (0 when `m` is NULL).
+#[no_mangle]
+pub extern "C" fn flyteauth_metadata_len(m: *const flyteauth_metadata) -> usize {
+    metadata(m).map_or(0, Metadata::len)
+}
+
+/// The key of header `i` (lowercase, NUL-terminated), or NULL when `m` is NULL or `i` is out of
+/// range. Owned by `m`: valid until `flyteauth_metadata_free(m)`.
+#[no_mangle]
+pub extern "C" fn flyteauth_metadata_key(m: *const flyteauth_metadata, i: usize) -> *const c_char {
+    metadata(m).map_or(ptr::null(), |m| m.key_ptr(i))
+}
+
+/// The value of header `i` (NUL-terminated), or NULL when `m` is NULL or `i` is out of range.
+/// Owned by `m`: valid until `flyteauth_metadata_free(m)`. It is a credential: do not log it.
+#[no_mangle]
+pub extern "C" fn flyteauth_metadata_value(
+    m: *const flyteauth_metadata,
+    i: usize,
+) -> *const c_char {
+    metadata(m).map_or(ptr::null(), |m| m.value_ptr(i))
+}
+
+/// Release metadata. NULL is a no-op. Call once per metadata obtained.
+#[no_mangle]
+pub extern "C" fn flyteauth_metadata_free(m: *mut flyteauth_metadata) {
+    if m.is_null() {
+        return;
+    }
+    // SAFETY: non-NULL `m` came from `Arc::into_raw(Arc<Metadata>)` in
+    // `flyteauth_authenticator_fetch_metadata_timeout` and is released exactly once (contract).
+    drop(unsafe { Arc::from_raw(m.cast_const().cast::<Metadata>()) });
+}
+
+/// Get new credentials now, e.g. after the server answered UNAUTHENTICATED / 401. Concurrent
+/// callers share one refresh. Blocks; safe from any thread. Prefer
+/// `flyteauth_authenticator_invalidate` in interceptors.
+///
+/// - `err`: as for `flyteauth_authenticator_new`.
+#[no_mangle]
+pub extern "C" fn flyteauth_authenticator_refresh(
+    a: *mut flyteauth_authenticator,
+    err: *mut *mut flyteauth_error,
+) -> flyteauth_status {
+    flyteauth_authenticator_refresh_timeout(a, 0, err)
+}
+
+/// `flyteauth_authenticator_refresh` bounded by `timeout_ms` milliseconds (0: no bound).
+#[no_mangle]
+pub extern "C" fn flyteauth_authenticator_refresh_timeout(
+    a: *mut flyteauth_authenticator,
+    timeout_ms: u64,
+    err: *mut *mut flyteauth_error,
+) -> flyteauth_status {
+    boundary(err, || {
+        authenticator(a)?.refresh_blocking(timeout_from_ms(timeout_ms))
+    })
+}
+
+/// The smart form of refresh for interceptors: `rejected_value` is the header value the server
+/// rejected. Refreshes only if it is still the current one; otherwise another caller already
+/// refreshed and this returns `FLYTEAUTH_OK` at once. A burst of rejections of one token
+/// costs one refresh. Blocks; safe from any thread.
+///
+/// - `rejected_value`: NUL-terminated; not retained.
+/// - `err`: as for `flyteauth_authenticator_new`.
+#[no_mangle]
+pub extern "C" fn flyteauth_authenticator_invalidate(
+    a: *mut flyteauth_authenticator,
+    rejected_value: *const c_char,
+    err: *mut *mut flyteauth_error,
+) -> flyteauth_status {
+    flyteauth_authenticator_invalidate_timeout(a, rejected_value, 0, err)
+}
+
+/// `flyteauth_authenticator_invalidate` bounded by `timeout_ms` milliseconds (0: no bound).
+#[no_mangle]
+pub extern "C" fn flyteauth_authenticator_invalidate_timeout(
+    a: *mut flyteauth_authenticator,
+    rejected_value: *const c_char,
+    timeout_ms: u64,
+    err: *mut *mut flyteauth_error,
+) -> flyteauth_status {
+    boundary(err, || {
+        let auth = authenticator(a)?;
+        let rejected = read_str(rejected_value, "rejected_value")?;
+        auth.invalidate_blocking(rejected, timeout_from_ms(timeout_ms))
+    })
+}
+
+/// The status code of `e` (`FLYTEAUTH_ERR_INVALID_ARGUMENT` when `e` is NULL).
+#[no_mangle]
+pub extern "C" fn flyteauth_error_code(e: *const flyteauth_error) -> flyteauth_status {
+    error_box(e).map_or(FLYTEAUTH_ERR_INVALID_ARGUMENT, |b| b.status)
+}
+
+/// The message of `e` (NUL-terminated UTF-8, e.g. `"authentication error: POST
+/// https://idp/token: the identity provider refused client 'my-app' (invalid_client: ...)"`).
+/// Never contains a secret or a token. Owned by `e`; NULL when `e` is NULL.
+#[no_mangle]
+pub extern "C" fn flyteauth_error_message(e: *const flyteauth_error) -> *const c_char {
+    error_box(e).map_or(ptr::null(), |b| b.message.as_ptr())
+}
+
+/// The HTTP status the server answered with, or 0 when no server answered (or `e` is NULL).
+#[no_mangle]
+pub extern "C" fn flyteauth_error_http_status(e: *const flyteauth_error) -> c_int {
+    error_box(e).map_or(0, |b| b.http_status)
+}
+
+/// The OAuth2 `error` code the server answered with (RFC 6749 §5.2, e.g. `"invalid_client"`),
+/// or NULL if there was none. Owned by `e`.
+#[no_mangle]
+pub extern "C" fn flyteauth_error_oauth_error(e: *const flyteauth_error) -> *const c_char {
+    error_box(e)
+        .and_then(|b| b.oauth_error.as_ref())
+        .map_or(ptr::null(), |s| s.as_ptr())
+}
+
+/// The OAuth2 `error_description` the server answered with, or NULL if there was none.
+/// Owned by `e`.
+#[no_mangle]
+pub extern "C" fn flyteauth_error_oauth_error_description(
+    e: *const flyteauth_error,
+) -> *const c_char {
+    error_box(e)
+        .and_then(|b| b.oauth_error_description.as_ref())
+        .map_or(ptr::null(), |s| s.as_ptr())
+}
+
+/// Release an error. NULL is a no-op. Call once per error received.
+#[no_mangle]
+pub extern "C" fn flyteauth_error_free(e: *mut flyteauth_error) {
+    if e.is_null() {
+        return;
+    }
+    // SAFETY: non-NULL `e` came from `Box::into_raw(Box<ErrorBox>)` in `fail` and is released
+    // exactly once (contract).
+    drop(unsafe { Box::from_raw(e.cast::<ErrorBox>()) });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_maps_to_its_documented_number() {
+        let cases = [
+            (ErrorKind::InvalidArgument, 1),
+            (ErrorKind::Config, 2),
+            (ErrorKind::Discovery, 3),
+            (ErrorKind::Authentication, 4),
+            (ErrorKind::Network, 5),
+            (ErrorKind::Timeout, 6),
+            (ErrorKind::Command, 7),
+            (ErrorKind::Cancelled, 8),
+            (ErrorKind::Internal, 9),
+            (ErrorKind::Protocol, 10),
+            (ErrorKind::Unsupported, 11),
+        ];
+        for (kind, number) in cases {
+            assert_eq!(flyteauth_status::from(kind) as i32, number, "{kind:?}");
+            // SAFETY: the status string is a static NUL-terminated string.
+            let name = unsafe { CStr::from_ptr(flyteauth_status_str(number)) };
+            assert_eq!(name.to_str().unwrap(), kind.as_str());
+        }
+    }
+}
