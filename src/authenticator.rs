@@ -378,20 +378,22 @@ impl Inner {
             http: &self.http,
             discovery: &self.discovery,
         };
-        let previous = self.current.load_full();
-        let proxy_value = match &self.proxy {
-            Some(p) => {
-                let stale = previous.as_ref().and_then(|m| m.proxy_value.clone());
-                Some(match (force, stale) {
-                    (true, Some(stale)) => p.rerun(Some(&stale)).await?,
-                    _ => p.header_value().await?,
-                })
+        if let Some(p) = &self.proxy {
+            // A forced refresh (the server rejected the call) also renews the proxy token,
+            // before the token request so that request already carries the new one.
+            let stale = self.current.load_full().and_then(|m| m.proxy_value.clone());
+            if let (true, Some(stale)) = (force, stale) {
+                p.rerun(Some(&stale)).await?;
             }
-            None => None,
-        };
+        }
         let started = Instant::now();
         let token = ctx.fetch_token().await?;
         let key = ctx.header_key().await?;
+        // Read after the token request: a 407 during it may have renewed the proxy token.
+        let proxy_value = match &self.proxy {
+            Some(p) => Some(p.header_value().await?),
+            None => None,
+        };
         let value = bearer_header_value(token.secret())?;
 
         let mut headers = vec![Header {

@@ -117,14 +117,22 @@ impl ErrorBox {
     }
 }
 
+/// Write `value` to the out-parameter `out` (callers have checked it is non-NULL).
+fn set_out<T>(out: *mut *mut T, value: *mut T) {
+    debug_assert!(!out.is_null());
+    // SAFETY: callers pass a non-NULL `out` that, per the API contract, points to writable
+    // storage for one pointer.
+    unsafe { *out = value };
+}
+
 /// Store `e` in `*err` when the caller asked for details; return its status.
 fn fail(err: *mut *mut flyteauth_error, e: Error) -> flyteauth_status {
     let status = e.kind().into();
     if !err.is_null() {
-        let boxed = Box::into_raw(Box::new(ErrorBox::new(&e))).cast::<flyteauth_error>();
-        // SAFETY: `err` is non-NULL and, per the API contract, points to writable storage for
-        // one `flyteauth_error *`.
-        unsafe { *err = boxed };
+        set_out(
+            err,
+            Box::into_raw(Box::new(ErrorBox::new(&e))).cast::<flyteauth_error>(),
+        );
     }
     status
 }
@@ -135,8 +143,7 @@ fn boundary(
     body: impl FnOnce() -> Result<(), Error>,
 ) -> flyteauth_status {
     if !err.is_null() {
-        // SAFETY: `err` is non-NULL and points to writable storage for one pointer (contract).
-        unsafe { *err = ptr::null_mut() };
+        set_out(err, ptr::null_mut());
     }
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => FLYTEAUTH_OK,
@@ -212,13 +219,13 @@ fn put_authenticator(
             ))
         });
     }
-    // SAFETY: `out` is non-NULL and points to writable storage for one pointer (contract).
-    unsafe { *out = ptr::null_mut() };
+    set_out(out, ptr::null_mut());
     boundary(err, || {
         let a = make()?;
-        let raw = Box::into_raw(Box::new(a)).cast::<flyteauth_authenticator>();
-        // SAFETY: as above; written only on success.
-        unsafe { *out = raw };
+        set_out(
+            out,
+            Box::into_raw(Box::new(a)).cast::<flyteauth_authenticator>(),
+        );
         Ok(())
     })
 }
@@ -358,14 +365,14 @@ pub extern "C" fn flyteauth_authenticator_fetch_metadata_timeout(
             ))
         });
     }
-    // SAFETY: `out` is non-NULL and points to writable storage for one pointer (contract).
-    unsafe { *out = ptr::null_mut() };
+    set_out(out, ptr::null_mut());
     boundary(err, || {
         let auth = authenticator(a)?;
         let m = auth.metadata_blocking(timeout_from_ms(timeout_ms))?;
-        let raw = Arc::into_raw(m).cast_mut().cast::<flyteauth_metadata>();
-        // SAFETY: as above; written only on success.
-        unsafe { *out = raw };
+        set_out(
+            out,
+            Arc::into_raw(m).cast_mut().cast::<flyteauth_metadata>(),
+        );
         Ok(())
     })
 }
