@@ -21,11 +21,6 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 /// The first backoff step; each retry doubles it, up to `maxBackoffDelay`.
 const BASE_BACKOFF: Duration = Duration::from_millis(200);
 
-/// A request as the oauth2 crate and discovery build it.
-pub type Request = http::Request<Vec<u8>>;
-/// A response with its body read.
-pub type Response = http::Response<Vec<u8>>;
-
 /// The HTTP client of one authenticator. Clones share the connection pool.
 #[derive(Debug, Clone)]
 pub struct HttpClient {
@@ -67,7 +62,7 @@ impl HttpClient {
 
     /// Send `request`, retrying transient failures. Returns the final response, whatever its
     /// status, unless it is still a 5xx/429 after the last retry (then a NETWORK error).
-    pub async fn send(&self, request: Request) -> Result<Response> {
+    pub async fn send(&self, request: http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>> {
         let (parts, body) = request.into_parts();
         let what = format!("{} {}", parts.method, redact_url(&parts.uri.to_string()));
         let mut proxy_rerun = false;
@@ -166,7 +161,7 @@ impl HttpClient {
     }
 }
 
-async fn read_response(mut resp: reqwest::Response, what: &str) -> Result<Response> {
+async fn read_response(mut resp: reqwest::Response, what: &str) -> Result<http::Response<Vec<u8>>> {
     let status = resp.status();
     let mut builder = http::Response::builder().status(status);
     if let Some(headers) = builder.headers_mut() {
@@ -194,7 +189,7 @@ async fn read_response(mut resp: reqwest::Response, what: &str) -> Result<Respon
         .map_err(|e| Error::new(ErrorKind::Internal, format!("{what}: {e}")))
 }
 
-fn retry_after_header(resp: &Response) -> Option<Duration> {
+fn retry_after_header(resp: &http::Response<Vec<u8>>) -> Option<Duration> {
     let value = resp.headers().get(RETRY_AFTER)?.to_str().ok()?;
     value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
