@@ -1,0 +1,132 @@
+//! External commands (`command`, `proxyCommand`): argv without a shell, trimmed stdout, a
+//! timeout, and failures that report exit status and stderr but never stdout.
+//! flytekit test_command_authenticator, with the better behaviour asserted.
+
+use std::time::{Duration, Instant};
+
+use flyteauth::{Authenticator, ErrorKind};
+use serde_json::json;
+
+fn command_auth(argv: serde_json::Value, extra: serde_json::Value) -> Authenticator {
+    let mut cfg = json!({"authType": "ExternalCommand", "command": argv,
+                         "authorizationHeader": "authorization"});
+    for (k, v) in extra.as_object().unwrap() {
+        cfg[k] = v.clone();
+    }
+    Authenticator::from_json(&cfg.to_string()).unwrap()
+}
+
+#[test]
+fn stdout_trimmed_is_the_token() {
+    let auth = command_auth(json!(["printf", "  tok-123 \n\n"]), json!({}));
+    let md = auth.metadata_blocking(None).unwrap();
+    assert_eq!(
+        md.iter().collect::<Vec<_>>(),
+        [("authorization", "Bearer tok-123")]
+    );
+}
+
+#[test]
+fn no_shell_is_involved() {
+    // With a shell, `$HOME` would expand and `;` would start a second command.
+    let auth = command_auth(json!(["echo", "$HOME;echo"]), json!({}));
+    let md = auth.metadata_blocking(None).unwrap();
+    assert_eq!(md.get("authorization"), Some("Bearer $HOME;echo"));
+}
+
+#[test]
+fn failure_reports_status_and_stderr_but_not_stdout() {
+    let auth = command_auth(
+        json!(["sh", "-c", "echo secret-token-on-stdout; echo \"Please run 'az login' to setup account\" >&2; exit 3", "arg-that-may-be-secret"]),
+        json!({}),
+    );
+    let e = auth.metadata_blocking(None).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Command, "{e}");
+    let msg = e.to_string();
+    assert!(msg.contains("exit status 3"), "{msg}");
+    assert!(
+        msg.contains("Please run 'az login' to setup account"),
+        "{msg}"
+    );
+    assert!(
+        !msg.contains("secret-token-on-stdout"),
+        "stdout leaked: {msg}"
+    );
+    assert!(
+        !msg.contains("arg-that-may-be-secret"),
+        "arguments leaked: {msg}"
+    );
+    assert!(msg.contains("`sh`"), "names the program: {msg}");
+}
+
+#[test]
+fn a_missing_program_is_a_command_error() {
+    let auth = command_auth(json!(["/nonexistent/get-token"]), json!({}));
+    let e = auth.metadata_blocking(None).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Command, "{e}");
+    assert!(e.message().contains("/nonexistent/get-token"), "{e}");
+}
+
+#[test]
+fn empty_output_is_an_error() {
+    let auth = command_auth(json!(["true"]), json!({}));
+    let e = auth.metadata_blocking(None).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Command, "{e}");
+    assert!(e.message().contains("no token"), "{e}");
+}
+
+#[test]
+fn a_token_with_a_newline_inside_is_refused() {
+    let auth = command_auth(json!(["printf", "a\\nb"]), json!({}));
+    let e = auth.metadata_blocking(None).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Protocol, "{e}");
+}
+
+#[test]
+fn a_hanging_command_is_killed_at_the_timeout() {
+    let auth = command_auth(json!(["sleep", "30"]), json!({"commandTimeout": "200ms"}));
+    let started = Instant::now();
+    let e = auth.metadata_blocking(None).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    assert!(e.message().contains("commandTimeout"), "{e}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn the_command_runs_again_on_refresh() {
+    // The Go client never re-runs it after the first time; we do.
+    let dir = tempfile::tempdir().unwrap();
+    let n = dir.path().join("n");
+    let script = format!(
+        "n=$(cat {f} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {f}; echo tok-$n",
+        f = n.display()
+    );
+    let auth = command_auth(json!(["sh", "-c", script]), json!({}));
+    assert_eq!(
+        auth.metadata_blocking(None).unwrap().get("authorization"),
+        Some("Bearer tok-1")
+    );
+    assert_eq!(
+        auth.metadata_blocking(None).unwrap().get("authorization"),
+        Some("Bearer tok-1"),
+        "cached"
+    );
+    auth.refresh_blocking(None).unwrap();
+    assert_eq!(
+        auth.metadata_blocking(None).unwrap().get("authorization"),
+        Some("Bearer tok-2")
+    );
+}
+
+#[test]
+fn a_per_call_timeout_bounds_the_wait() {
+    let auth = command_auth(json!(["sleep", "5"]), json!({}));
+    let e = auth
+        .metadata_blocking(Some(Duration::from_millis(100)))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+}

@@ -1,0 +1,138 @@
+//! The real identity provider for integration tests: node-oidc-provider from
+//! `tests/fixtures/idp`, one process per test, on an ephemeral loopback port.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A running fixture; killed on drop.
+pub struct Idp {
+    child: Child,
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    /// `127.0.0.1:<port>` (use with `"insecure": true`).
+    pub endpoint: String,
+    pub port: u16,
+}
+
+pub const CLIENT_ID: &str = "test-confidential";
+pub const CLIENT_SECRET: &str = "test-secret";
+pub const AUDIENCE: &str = "https://flyte.test/api";
+
+fn fixture_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/idp")
+}
+
+impl Idp {
+    /// Start the fixture with extra environment (`IDP_*`, `FLYTE_*`, see its README).
+    pub fn start(env: &[(&str, &str)]) -> Idp {
+        let dir = fixture_dir();
+        assert!(
+            dir.join("node_modules").is_dir(),
+            "the IdP fixture is not installed: run `npm ci` in {} (`make test` does it)",
+            dir.display()
+        );
+        let mut child = Command::new("node")
+            .arg("server.js")
+            .current_dir(&dir)
+            .env("IDP_PORT", "0")
+            .env("IDP_EXIT_WITH_STDIN", "1")
+            .envs(env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start node (is Node.js installed?)");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            let _ = tx.send(line);
+            // Keep draining so the fixture never blocks on a full pipe.
+            let _ = std::io::copy(&mut reader, &mut std::io::sink());
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the IdP fixture did not print its ready line within 30 s");
+        let ready: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad ready line {line:?}: {e}"));
+        let port = ready["port"].as_u64().expect("port in ready line") as u16;
+        Idp {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            endpoint: format!("127.0.0.1:{port}"),
+            port,
+        }
+    }
+
+    /// The fixture's request counters (`GET /_test/stats`).
+    pub fn stats(&self) -> serde_json::Value {
+        serde_json::from_str(&self.http("GET", "/_test/stats")).expect("stats JSON")
+    }
+
+    /// How many client-credentials token requests the IdP has answered.
+    pub fn client_credentials_requests(&self) -> u64 {
+        self.stats()["token_by_grant"]["client_credentials"]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
+    /// Zero the counters.
+    pub fn reset_stats(&self) {
+        self.http("POST", "/_test/reset");
+    }
+
+    /// A minimal HTTP/1.0 exchange with the fixture's instrumentation routes (test-only; the
+    /// library's own requests never go through here).
+    fn http(&self, method: &str, path: &str) -> String {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            s,
+            "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"
+        )
+        .unwrap();
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).unwrap();
+        resp.split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default()
+    }
+
+    /// A client-credentials config for this fixture, as JSON, merged with `extra`.
+    pub fn cc_config(&self, extra: serde_json::Value) -> String {
+        let mut cfg = serde_json::json!({
+            "endpoint": self.endpoint,
+            "insecure": true,
+            "authType": "ClientSecret",
+            "clientId": CLIENT_ID,
+            "clientSecret": CLIENT_SECRET,
+        });
+        for (k, v) in extra.as_object().expect("an object") {
+            cfg[k] = v.clone();
+        }
+        cfg.to_string()
+    }
+}
+
+impl Drop for Idp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The claims of a JWT, decoded without verification.
+pub fn jwt_claims(token: &str) -> serde_json::Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("a JWT has three parts");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url payload");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}
