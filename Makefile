@@ -1,0 +1,105 @@
+# flyteauth — build, test, demo, bench. See README.md.
+#
+#   make build    release library (target/release/libflyteauth.{so,a}), header check, pkg-config file
+#   make test     every test: lint, header freshness, Rust unit/integration/fault tests, C tests under valgrind
+#   make demo     build, start the local identity provider, print the header metadata from C
+#   make bench    benchmarks; figures go to docs/PERFORMANCE.md by hand from the printed output
+#   make install  PREFIX=/usr/local (DESTDIR supported): library, header, pkg-config file
+
+CARGO       ?= cargo
+CC          ?= gcc
+PREFIX      ?= /usr/local
+LIBDIR      ?= $(PREFIX)/lib
+INCLUDEDIR  ?= $(PREFIX)/include
+CBINDGEN_VERSION := 0.29.4
+VERSION     := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+ROOT        := $(abspath .)
+RELEASE     := $(ROOT)/target/release
+STATIC_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+FIXTURE     := tests/fixtures/idp
+CFLAGS_DEMO := -std=c11 -O2 -Wall -Wextra -Werror -pedantic -I$(ROOT)/include
+
+.PHONY: build lib header check-header cbindgen fixture lint test test-rust test-c test-pkgconfig \
+        demo bench install clean
+
+build: lib check-header $(RELEASE)/pkgconfig/flyteauth.pc
+
+lib:
+	$(CARGO) build --release --lib
+
+# An uninstalled pkg-config file pointing into this checkout (PKG_CONFIG_PATH=target/release/pkgconfig).
+$(RELEASE)/pkgconfig/flyteauth.pc: flyteauth.pc.in Cargo.toml
+	mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(ROOT)|' -e 's|@LIBDIR@|$(RELEASE)|' -e 's|@INCLUDEDIR@|$(ROOT)/include|' \
+	    -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+cbindgen:
+	@if ! cbindgen --version 2>/dev/null | grep -qx "cbindgen $(CBINDGEN_VERSION)"; then \
+	    echo "installing cbindgen $(CBINDGEN_VERSION)"; \
+	    $(CARGO) install cbindgen --version $(CBINDGEN_VERSION) --locked --quiet; \
+	fi
+
+# Regenerate include/flyteauth.h from src/ffi.
+header: cbindgen
+	cbindgen --config cbindgen.toml --crate flyteauth --quiet --output include/flyteauth.h
+
+# Fail when the checked-in header differs from what src/ffi generates.
+check-header: cbindgen
+	@tmp=$$(mktemp) && cbindgen --config cbindgen.toml --crate flyteauth --quiet --output $$tmp && \
+	if ! diff -u include/flyteauth.h $$tmp; then \
+	    echo "include/flyteauth.h is stale: run 'make header' and commit it" >&2; rm -f $$tmp; exit 1; \
+	fi; rm -f $$tmp; echo "include/flyteauth.h is up to date"
+	@grep -q '#define FLYTEAUTH_VERSION "$(VERSION)"' include/flyteauth.h || \
+	    { echo "FLYTEAUTH_VERSION in cbindgen.toml does not match Cargo.toml ($(VERSION))" >&2; exit 1; }
+
+fixture: $(FIXTURE)/node_modules/.package-lock.json
+
+$(FIXTURE)/node_modules/.package-lock.json: $(FIXTURE)/package-lock.json
+	cd $(FIXTURE) && npm ci --no-audit --no-fund --loglevel=error
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+test: lint check-header fixture test-rust test-c test-pkgconfig
+	@echo "make test: all suites passed"
+
+test-rust: fixture
+	$(CARGO) test --all-targets
+	$(CARGO) test --doc
+
+test-c: fixture
+	bash tests/c/run.sh
+
+# Install into a scratch prefix and build the demo the way a user would: with pkg-config.
+test-pkgconfig: lib
+	@tmp=$$(mktemp -d) && $(MAKE) --no-print-directory install PREFIX=$$tmp >/dev/null && \
+	PKG_CONFIG_PATH=$$tmp/lib/pkgconfig $(CC) $(CFLAGS_DEMO) examples/c/demo.c -o $$tmp/demo \
+	    $$(PKG_CONFIG_PATH=$$tmp/lib/pkgconfig pkg-config --cflags --libs flyteauth) -Wl,-rpath,$$tmp/lib && \
+	PKG_CONFIG_PATH=$$tmp/lib/pkgconfig $(CC) $(CFLAGS_DEMO) -static-libgcc examples/c/demo.c -o $$tmp/demo-static \
+	    $$(PKG_CONFIG_PATH=$$tmp/lib/pkgconfig pkg-config --cflags flyteauth) $$tmp/lib/libflyteauth.a \
+	    $$(PKG_CONFIG_PATH=$$tmp/lib/pkgconfig pkg-config --libs-only-l --static flyteauth | sed 's/-lflyteauth//') && \
+	test "$$(PKG_CONFIG_PATH=$$tmp/lib/pkgconfig pkg-config --modversion flyteauth)" = "$(VERSION)" && \
+	echo "pkg-config: installed library links (shared and static), version $(VERSION)"; \
+	status=$$?; rm -rf $$tmp; exit $$status
+
+demo: lib fixture
+	@mkdir -p target/demo
+	$(CC) $(CFLAGS_DEMO) examples/c/demo.c -o target/demo/demo-c -L$(RELEASE) -lflyteauth -Wl,-rpath,$(RELEASE)
+	@scripts/with-idp target/demo/demo-c
+
+bench: lib fixture
+	$(CARGO) bench --bench hot_path
+	bash benches/c/run.sh
+
+install: lib
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
+	install -m 0644 include/flyteauth.h $(DESTDIR)$(INCLUDEDIR)/flyteauth.h
+	install -m 0755 $(RELEASE)/libflyteauth.so $(DESTDIR)$(LIBDIR)/libflyteauth.so
+	install -m 0644 $(RELEASE)/libflyteauth.a $(DESTDIR)$(LIBDIR)/libflyteauth.a
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' flyteauth.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/flyteauth.pc
+
+clean:
+	$(CARGO) clean
+	rm -rf tests/c/build
