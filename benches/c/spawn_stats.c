@@ -1,0 +1,62 @@
+/*
+ * Time fresh processes: run a command RUNS times (after one warm-up), each a new process,
+ * and print the median/min/p90 wall time and the median/max peak RSS.
+ *
+ *   spawn_stats RUNS LABEL command [args...]
+ *
+ * Written in C on purpose: a child's peak RSS (ru_maxrss) includes the image it was forked
+ * from before exec, so the launcher must be small; a Python or shell launcher would add its
+ * own megabytes to every figure.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int cmp(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 4) {
+        fprintf(stderr, "usage: %s RUNS LABEL command [args...]\n", argv[0]);
+        return 2;
+    }
+    int runs = atoi(argv[1]);
+    if (runs < 1 || runs > 10000) return 2;
+    double *wall = calloc((size_t)runs, sizeof *wall), *rss = calloc((size_t)runs, sizeof *rss);
+    if (!wall || !rss) return 2;
+    for (int i = -1; i < runs; i++) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        pid_t pid = fork();
+        if (pid == 0) {
+            execvp(argv[3], &argv[3]);
+            _exit(127);
+        }
+        int status;
+        struct rusage ru;
+        if (pid < 0 || wait4(pid, &status, 0, &ru) < 0) return 2;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            fprintf(stderr, "run %d failed (status %d)\n", i, status);
+            return 1;
+        }
+        if (i < 0) continue; /* warm-up */
+        wall[i] = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+        rss[i] = (double)ru.ru_maxrss / 1024.0;
+    }
+    qsort(wall, (size_t)runs, sizeof *wall, cmp);
+    qsort(rss, (size_t)runs, sizeof *rss, cmp);
+    printf("%s: first header in median %.2f ms (min %.2f, p90 %.2f) over %d processes; "
+           "peak RSS median %.1f MB, max %.1f MB\n",
+           argv[2], wall[runs / 2], wall[0], wall[(runs * 9) / 10 - (runs >= 10 ? 1 : 0)], runs,
+           rss[runs / 2], rss[runs - 1]);
+    free(wall);
+    free(rss);
+    return 0;
+}
