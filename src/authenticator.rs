@@ -5,7 +5,8 @@
 //! reference-count increment: no lock, no allocation, no network.
 //!
 //! A snapshot is *fresh* until its refresh point (shortly before expiry) and *usable* until it
-//! expires. In between, callers get the current snapshot at once while one background refresh
+//! expires. Both are wall-clock times, like the token's own `exp`: a monotonic clock stops
+//! while a laptop sleeps, and would let an expired token be served after a suspend. In between, callers get the current snapshot at once while one background refresh
 //! runs. When there is no usable snapshot, callers wait for a refresh; however many threads
 //! ask at once, exactly one refresh runs and every waiter gets its result, success or error.
 
@@ -14,7 +15,7 @@ use std::fmt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwapOption;
 use futures_util::future::{BoxFuture, FutureExt, Shared};
@@ -66,8 +67,8 @@ struct Header {
 pub struct Metadata {
     headers: Vec<Header>,
     generation: u64,
-    refresh_at: Option<Instant>,
-    expires_at: Option<Instant>,
+    refresh_at: Option<SystemTime>,
+    expires_at: Option<SystemTime>,
     proxy_value: Option<Arc<str>>,
 }
 
@@ -119,15 +120,15 @@ impl Metadata {
     }
 
     /// When the token expires, if known.
-    pub fn expires_at(&self) -> Option<Instant> {
+    pub fn expires_at(&self) -> Option<SystemTime> {
         self.expires_at
     }
 
-    fn is_fresh(&self, now: Instant) -> bool {
+    fn is_fresh(&self, now: SystemTime) -> bool {
         self.refresh_at.is_none_or(|t| now < t)
     }
 
-    fn is_usable(&self, now: Instant) -> bool {
+    fn is_usable(&self, now: SystemTime) -> bool {
         self.expires_at.is_none_or(|t| now < t)
     }
 }
@@ -234,14 +235,14 @@ impl Authenticator {
     pub fn fresh_metadata(&self) -> Option<Arc<Metadata>> {
         let guard = self.inner.current.load();
         match &*guard {
-            Some(m) if m.is_fresh(Instant::now()) => Some(Arc::clone(m)),
+            Some(m) if m.is_fresh(SystemTime::now()) => Some(Arc::clone(m)),
             _ => None,
         }
     }
 
     /// The headers for a call, obtaining or refreshing the token when needed.
     pub async fn metadata(&self) -> Result<Arc<Metadata>> {
-        let now = Instant::now();
+        let now = SystemTime::now();
         let current = self.inner.current.load_full();
         if let Some(m) = &current {
             if m.is_fresh(now) {
@@ -342,7 +343,7 @@ impl Inner {
     ) -> Result<BoxFuture<'static, Result<Arc<Metadata>>>> {
         let mut slot = this.inflight.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(m) = this.current.load_full() {
-            if m.generation > observed && m.is_usable(Instant::now()) {
+            if m.generation > observed && m.is_usable(SystemTime::now()) {
                 return Ok(futures_util::future::ready(Ok(m)).boxed());
             }
         }
@@ -386,7 +387,7 @@ impl Inner {
                 p.rerun(Some(&stale)).await?;
             }
         }
-        let started = Instant::now();
+        let started = SystemTime::now();
         let token = ctx.fetch_token().await?;
         let key = ctx.header_key().await?;
         // Read after the token request: a 407 during it may have renewed the proxy token.
