@@ -12,7 +12,7 @@ use std::time::Duration;
 /// A running fixture; killed on drop.
 pub struct Idp {
     child: Child,
-    /// `http://127.0.0.1:<port>`.
+    /// The issuer: `http://127.0.0.1:<port>` (`https://` with `IDP_TLS_CERT`).
     pub url: String,
     /// `127.0.0.1:<port>` (use with `"insecure": true`).
     pub endpoint: String,
@@ -65,7 +65,10 @@ impl Idp {
         let port = ready["port"].as_u64().expect("port in ready line") as u16;
         Idp {
             child,
-            url: format!("http://127.0.0.1:{port}"),
+            url: ready["issuer"]
+                .as_str()
+                .expect("issuer in ready line")
+                .to_owned(),
             endpoint: format!("127.0.0.1:{port}"),
             port,
         }

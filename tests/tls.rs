@@ -1,0 +1,132 @@
+//! TLS and proxies apply to every request: `caCertFilePath`, `insecureSkipVerify` and
+//! `httpProxyURL`, against the real IdP (serving HTTPS with a test CA for the TLS cases).
+
+mod common;
+
+use common::{jwt_claims, Idp, AUDIENCE};
+use flyteauth::{Authenticator, ErrorKind};
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+use serde_json::json;
+
+struct Pki {
+    dir: tempfile::TempDir,
+}
+
+impl Pki {
+    /// A test CA and a server certificate for 127.0.0.1/localhost signed by it.
+    fn new() -> Pki {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "flyteauth test CA");
+        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+            .unwrap()
+            .signed_by(&key, &ca)
+            .unwrap();
+        std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
+        std::fs::write(dir.path().join("server.pem"), leaf.pem()).unwrap();
+        std::fs::write(dir.path().join("server.key"), key.serialize_pem()).unwrap();
+        Pki { dir }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+
+    fn start_https_idp(&self) -> Idp {
+        Idp::start(&[
+            ("IDP_TLS_CERT", &self.path("server.pem")),
+            ("IDP_TLS_KEY", &self.path("server.key")),
+        ])
+    }
+}
+
+fn https_config(idp: &Idp, extra: serde_json::Value) -> String {
+    let mut cfg: serde_json::Value = serde_json::from_str(&idp.cc_config(extra)).unwrap();
+    cfg["insecure"] = json!(false);
+    cfg.to_string()
+}
+
+#[test]
+fn ca_cert_file_path_is_trusted_for_discovery_and_token_calls() {
+    let pki = Pki::new();
+    let idp = pki.start_https_idp();
+    assert!(idp.url.starts_with("https://"), "{}", idp.url);
+    let auth = Authenticator::from_json(&https_config(
+        &idp,
+        json!({"caCertFilePath": pki.path("ca.pem")}),
+    ))
+    .unwrap();
+    let md = auth.metadata_blocking(None).unwrap();
+    let token = md
+        .get("flyte-authorization")
+        .unwrap()
+        .strip_prefix("Bearer ")
+        .unwrap();
+    assert_eq!(jwt_claims(token)["aud"], AUDIENCE);
+}
+
+#[test]
+fn an_unknown_ca_is_refused() {
+    let pki = Pki::new();
+    let idp = pki.start_https_idp();
+    let auth = Authenticator::from_json(&https_config(&idp, json!({"maxRetries": 0}))).unwrap();
+    let e = auth.metadata_blocking(None).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Network, "{e}");
+    assert!(e.message().to_lowercase().contains("certificate"), "{e}");
+}
+
+#[test]
+fn insecure_skip_verify_accepts_any_certificate() {
+    let pki = Pki::new();
+    let idp = pki.start_https_idp();
+    let auth =
+        Authenticator::from_json(&https_config(&idp, json!({"insecureSkipVerify": true}))).unwrap();
+    let md = auth.metadata_blocking(None).unwrap();
+    assert!(md
+        .get("flyte-authorization")
+        .unwrap()
+        .starts_with("Bearer ey"));
+}
+
+#[test]
+fn a_bad_ca_file_is_a_config_error_at_creation() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_pem = dir.path().join("ca.pem");
+    std::fs::write(&not_pem, "this is not a certificate").unwrap();
+    for path in [
+        not_pem.display().to_string(),
+        "/nonexistent/ca.pem".to_owned(),
+    ] {
+        let cfg = json!({"endpoint": "flyte.example.com", "authType": "ClientSecret",
+                         "clientId": "a", "clientSecret": "b", "caCertFilePath": path});
+        let e = Authenticator::from_json(&cfg.to_string()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config, "{e}");
+        assert!(e.message().starts_with("caCertFilePath"), "{e}");
+    }
+}
+
+#[test]
+fn http_proxy_url_carries_every_request() {
+    // The fixture also answers absolute-form requests, i.e. it can be its own HTTP proxy.
+    // The endpoint's host does not resolve, so only a request sent through the proxy works.
+    let idp = Idp::start(&[]);
+    let cfg = json!({"endpoint": format!("flyte.invalid:{}", idp.port), "insecure": true,
+        "authType": "ClientSecret", "clientId": common::CLIENT_ID,
+        "clientSecret": common::CLIENT_SECRET, "httpProxyURL": idp.url});
+    let auth = Authenticator::from_json(&cfg.to_string()).unwrap();
+    let md = auth.metadata_blocking(None).unwrap();
+    assert!(md
+        .get("flyte-authorization")
+        .unwrap()
+        .starts_with("Bearer ey"));
+    let stats = idp.stats();
+    assert_eq!(
+        stats["absolute_form_requests"], 3,
+        "discovery x2 + token: {stats}"
+    );
+}
