@@ -123,6 +123,13 @@ typedef enum {
 typedef struct flyteauth_authenticator flyteauth_authenticator;
 
 /**
+ * A cancellation signal for blocking calls (`*_ex` functions). Opaque; created with
+ * `flyteauth_cancel_new`, released with `flyteauth_cancel_free`. Thread-safe: typically one
+ * thread waits in a call while another calls `flyteauth_cancel_cancel`.
+ */
+typedef struct flyteauth_cancel flyteauth_cancel;
+
+/**
  * The details of a failure. Opaque; owned by the caller, released with
  * `flyteauth_error_free`. Immutable, so it may be read from any thread.
  */
@@ -201,11 +208,25 @@ void flyteauth_authenticator_free(flyteauth_authenticator *a);
 flyteauth_status flyteauth_authenticator_fetch_metadata(flyteauth_authenticator *a, flyteauth_metadata **out, flyteauth_error **err);
 
 /**
- * `flyteauth_authenticator_fetch_metadata` bounded by `timeout_ms` milliseconds (0: no
- * bound beyond the configured per-request timeouts and retries). When the bound is reached
- * the call returns `FLYTEAUTH_ERR_TIMEOUT`; a refresh it started keeps running for others.
+ * `flyteauth_authenticator_fetch_metadata` with a bound and a cancel signal:
+ *
+ * - `timeout_ms`: give up with `FLYTEAUTH_ERR_TIMEOUT` after this many milliseconds (0: no
+ *   bound beyond the configured per-request timeouts and retries).
+ * - `cancel`: NULL, or a signal that, when cancelled from another thread, makes the call
+ *   return `FLYTEAUTH_ERR_CANCELLED` promptly. Must stay alive until the call returns.
+ *
+ * Either way, a refresh the call started or joined keeps running for the other callers.
  */
-flyteauth_status flyteauth_authenticator_fetch_metadata_timeout(flyteauth_authenticator *a, uint64_t timeout_ms, flyteauth_metadata **out, flyteauth_error **err);
+flyteauth_status flyteauth_authenticator_fetch_metadata_ex(flyteauth_authenticator *a, uint64_t timeout_ms, const flyteauth_cancel *cancel, flyteauth_metadata **out, flyteauth_error **err);
+
+/**
+ * The non-blocking form of `flyteauth_authenticator_fetch_metadata`: when the current
+ * token is valid and not due for refresh, set `*out` (release it with
+ * `flyteauth_metadata_free`) and return 1; otherwise set `*out` to NULL and return 0 without
+ * waiting (call `flyteauth_authenticator_fetch_metadata` then). Never blocks, never fails:
+ * NULL arguments return 0. Meant for bindings whose blocking calls are costly to set up.
+ */
+int flyteauth_authenticator_try_fetch_metadata(flyteauth_authenticator *a, flyteauth_metadata **out);
 
 /**
  * The number of headers in `m` (0 when `m` is NULL).
@@ -239,9 +260,10 @@ void flyteauth_metadata_free(flyteauth_metadata *m);
 flyteauth_status flyteauth_authenticator_refresh(flyteauth_authenticator *a, flyteauth_error **err);
 
 /**
- * `flyteauth_authenticator_refresh` bounded by `timeout_ms` milliseconds (0: no bound).
+ * `flyteauth_authenticator_refresh` with a bound (`timeout_ms`, 0: none) and a cancel signal
+ * (NULL: none), as for `flyteauth_authenticator_fetch_metadata_ex`.
  */
-flyteauth_status flyteauth_authenticator_refresh_timeout(flyteauth_authenticator *a, uint64_t timeout_ms, flyteauth_error **err);
+flyteauth_status flyteauth_authenticator_refresh_ex(flyteauth_authenticator *a, uint64_t timeout_ms, const flyteauth_cancel *cancel, flyteauth_error **err);
 
 /**
  * The smart form of refresh for interceptors: `rejected_value` is the header value the server
@@ -255,9 +277,27 @@ flyteauth_status flyteauth_authenticator_refresh_timeout(flyteauth_authenticator
 flyteauth_status flyteauth_authenticator_invalidate(flyteauth_authenticator *a, const char *rejected_value, flyteauth_error **err);
 
 /**
- * `flyteauth_authenticator_invalidate` bounded by `timeout_ms` milliseconds (0: no bound).
+ * `flyteauth_authenticator_invalidate` with a bound (`timeout_ms`, 0: none) and a cancel
+ * signal (NULL: none), as for `flyteauth_authenticator_fetch_metadata_ex`.
  */
-flyteauth_status flyteauth_authenticator_invalidate_timeout(flyteauth_authenticator *a, const char *rejected_value, uint64_t timeout_ms, flyteauth_error **err);
+flyteauth_status flyteauth_authenticator_invalidate_ex(flyteauth_authenticator *a, const char *rejected_value, uint64_t timeout_ms, const flyteauth_cancel *cancel, flyteauth_error **err);
+
+/**
+ * A new cancellation signal, not cancelled. Release it with `flyteauth_cancel_free`.
+ */
+flyteauth_cancel *flyteauth_cancel_new(void);
+
+/**
+ * Cancel: every `*_ex` call waiting with `c` returns `FLYTEAUTH_ERR_CANCELLED` promptly, and
+ * every later one at once. Safe from any thread, any number of times. NULL is a no-op.
+ */
+void flyteauth_cancel_cancel(const flyteauth_cancel *c);
+
+/**
+ * Release a cancellation signal. NULL is a no-op. Calls still using it keep it alive until
+ * they return.
+ */
+void flyteauth_cancel_free(flyteauth_cancel *c);
 
 /**
  * The status code of `e` (`FLYTEAUTH_ERR_INVALID_ARGUMENT` when `e` is NULL).

@@ -20,6 +20,7 @@ use std::time::{Duration, SystemTime};
 use arc_swap::ArcSwapOption;
 use futures_util::future::{BoxFuture, FutureExt, Shared};
 
+use crate::cancel::CancelToken;
 use crate::config::Config;
 use crate::discovery::Discovery;
 use crate::error::{Error, ErrorKind, Result};
@@ -285,17 +286,33 @@ impl Authenticator {
 
     /// [`Authenticator::metadata`] for blocking callers, bounded by `timeout` if given.
     pub fn metadata_blocking(&self, timeout: Option<Duration>) -> Result<Arc<Metadata>> {
+        self.metadata_blocking_with(&CallOptions {
+            timeout,
+            cancel: None,
+        })
+    }
+
+    /// [`Authenticator::metadata`] for blocking callers, with a bound and a cancel token.
+    pub fn metadata_blocking_with(&self, options: &CallOptions) -> Result<Arc<Metadata>> {
         if let Some(m) = self.fresh_metadata() {
             return Ok(m);
         }
         let this = self.clone();
-        block_on_with_timeout(timeout, async move { this.metadata().await })
+        block_on_with(options, async move { this.metadata().await })
     }
 
     /// [`Authenticator::refresh`] for blocking callers, bounded by `timeout` if given.
     pub fn refresh_blocking(&self, timeout: Option<Duration>) -> Result<()> {
+        self.refresh_blocking_with(&CallOptions {
+            timeout,
+            cancel: None,
+        })
+    }
+
+    /// [`Authenticator::refresh`] for blocking callers, with a bound and a cancel token.
+    pub fn refresh_blocking_with(&self, options: &CallOptions) -> Result<()> {
         let this = self.clone();
-        block_on_with_timeout(timeout, async move { this.refresh().await })
+        block_on_with(options, async move { this.refresh().await })
     }
 
     /// [`Authenticator::invalidate`] for blocking callers, bounded by `timeout` if given.
@@ -304,29 +321,72 @@ impl Authenticator {
         rejected_value: &str,
         timeout: Option<Duration>,
     ) -> Result<()> {
+        self.invalidate_blocking_with(
+            rejected_value,
+            &CallOptions {
+                timeout,
+                cancel: None,
+            },
+        )
+    }
+
+    /// [`Authenticator::invalidate`] for blocking callers, with a bound and a cancel token.
+    pub fn invalidate_blocking_with(
+        &self,
+        rejected_value: &str,
+        options: &CallOptions,
+    ) -> Result<()> {
         let this = self.clone();
         let rejected = rejected_value.to_owned();
-        block_on_with_timeout(timeout, async move { this.invalidate(&rejected).await })
+        block_on_with(options, async move { this.invalidate(&rejected).await })
     }
 }
 
-fn block_on_with_timeout<T: Send + 'static>(
-    timeout: Option<Duration>,
+/// Bounds for one blocking call.
+#[derive(Debug, Clone, Default)]
+pub struct CallOptions {
+    /// Give up with a `Timeout` error after this long (`None`: only the configured
+    /// per-request timeouts and retries bound the call).
+    pub timeout: Option<Duration>,
+    /// Give up with a `Cancelled` error when this token is cancelled.
+    pub cancel: Option<Arc<CancelToken>>,
+}
+
+fn block_on_with<T: Send + 'static>(
+    options: &CallOptions,
     future: impl std::future::Future<Output = Result<T>> + Send + 'static,
 ) -> Result<T> {
-    match timeout {
-        None => runtime::block_on(future),
-        Some(limit) => runtime::block_on(async move {
-            tokio::time::timeout(limit, future)
-                .await
-                .unwrap_or_else(|_| {
-                    Err(Error::new(
-                        ErrorKind::Timeout,
-                        format!("the call did not complete within {limit:?}"),
-                    ))
-                })
-        }),
+    if options.cancel.as_ref().is_some_and(|c| c.is_cancelled()) {
+        return Err(cancelled());
     }
+    let timeout = options.timeout;
+    let cancel = options.cancel.clone();
+    runtime::block_on(async move {
+        let bounded = async move {
+            match timeout {
+                None => future.await,
+                Some(limit) => tokio::time::timeout(limit, future)
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(Error::new(
+                            ErrorKind::Timeout,
+                            format!("the call did not complete within {limit:?}"),
+                        ))
+                    }),
+            }
+        };
+        match cancel {
+            None => bounded.await,
+            Some(cancel) => tokio::select! {
+                result = bounded => result,
+                () = cancel.cancelled() => Err(cancelled()),
+            },
+        }
+    })
+}
+
+fn cancelled() -> Error {
+    Error::new(ErrorKind::Cancelled, "the call was cancelled by the caller")
 }
 
 impl Inner {

@@ -25,6 +25,7 @@
 #![warn(missing_docs)]
 
 pub mod authenticator;
+pub mod cancel;
 pub mod config;
 pub mod discovery;
 pub mod error;
@@ -35,7 +36,8 @@ pub mod http;
 pub mod runtime;
 pub mod token;
 
-pub use authenticator::{Authenticator, Metadata};
+pub use authenticator::{Authenticator, CallOptions, Metadata};
+pub use cancel::CancelToken;
 pub use config::{AuthType, Config, Secret};
 pub use error::{Error, ErrorKind, Result};
 

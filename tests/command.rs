@@ -130,3 +130,42 @@ fn a_per_call_timeout_bounds_the_wait() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
 }
+
+#[test]
+fn a_cancelled_call_returns_promptly_and_the_command_finishes_for_others() {
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let started = dir.path().join("started");
+    let script = format!("touch {}; sleep 3; echo late-token", started.display());
+    let auth = command_auth(json!(["sh", "-c", script]), json!({}));
+    let cancel = Arc::new(flyteauth::CancelToken::new());
+    let options = flyteauth::CallOptions {
+        timeout: None,
+        cancel: Some(cancel.clone()),
+    };
+    let waiter = {
+        let auth = auth.clone();
+        std::thread::spawn(move || auth.metadata_blocking_with(&options))
+    };
+    // Cancel only once the command is really running, so the call is really waiting.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !started.exists() {
+        assert!(Instant::now() < deadline, "the command never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    cancel.cancel();
+    let e = waiter.join().unwrap().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Cancelled, "{e}");
+    // The shared refresh was not cancelled with the caller: a later call gets its token.
+    let md = auth.metadata_blocking(None).unwrap();
+    assert_eq!(md.get("authorization"), Some("Bearer late-token"));
+    // An already-cancelled token fails at once.
+    let options = flyteauth::CallOptions {
+        timeout: None,
+        cancel: Some(cancel),
+    };
+    assert_eq!(
+        auth.refresh_blocking_with(&options).unwrap_err().kind(),
+        ErrorKind::Cancelled
+    );
+}

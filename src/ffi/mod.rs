@@ -15,7 +15,8 @@ use std::ptr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::authenticator::{Authenticator, Metadata};
+use crate::authenticator::{Authenticator, CallOptions, Metadata};
+use crate::cancel::CancelToken;
 use crate::error::{Error, ErrorKind};
 
 /// An authenticator: turns configuration into header metadata. Opaque.
@@ -36,6 +37,13 @@ pub struct flyteauth_error {
 /// An immutable list of headers (key/value pairs) for one call. Opaque; owned by the caller,
 /// released with `flyteauth_metadata_free`. Immutable, so it may be read from any thread.
 pub struct flyteauth_metadata {
+    _private: [u8; 0],
+}
+
+/// A cancellation signal for blocking calls (`*_ex` functions). Opaque; created with
+/// `flyteauth_cancel_new`, released with `flyteauth_cancel_free`. Thread-safe: typically one
+/// thread waits in a call while another calls `flyteauth_cancel_cancel`.
+pub struct flyteauth_cancel {
     _private: [u8; 0],
 }
 
@@ -201,8 +209,25 @@ fn metadata<'a>(m: *const flyteauth_metadata) -> Option<&'a Metadata> {
     unsafe { m.cast::<Metadata>().as_ref() }
 }
 
-fn timeout_from_ms(timeout_ms: u64) -> Option<Duration> {
-    (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms))
+/// The call options of an `*_ex` call: a bound in milliseconds (0: none) and an optional
+/// cancel token (its reference count is taken for the duration of the call).
+fn call_options(timeout_ms: u64, cancel: *const flyteauth_cancel) -> CallOptions {
+    let cancel = if cancel.is_null() {
+        None
+    } else {
+        let p = cancel.cast::<CancelToken>();
+        // SAFETY: a non-NULL `cancel` came from `flyteauth_cancel_new` (`Arc::into_raw` of an
+        // `Arc<CancelToken>`) and is alive for the duration of the call (contract); taking one
+        // more strong reference keeps it alive inside the call.
+        unsafe {
+            Arc::increment_strong_count(p);
+            Some(Arc::from_raw(p))
+        }
+    };
+    CallOptions {
+        timeout: (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms)),
+        cancel,
+    }
 }
 
 /// Write a new authenticator to `*out`.
@@ -344,16 +369,22 @@ pub extern "C" fn flyteauth_authenticator_fetch_metadata(
     out: *mut *mut flyteauth_metadata,
     err: *mut *mut flyteauth_error,
 ) -> flyteauth_status {
-    flyteauth_authenticator_fetch_metadata_timeout(a, 0, out, err)
+    flyteauth_authenticator_fetch_metadata_ex(a, 0, ptr::null(), out, err)
 }
 
-/// `flyteauth_authenticator_fetch_metadata` bounded by `timeout_ms` milliseconds (0: no
-/// bound beyond the configured per-request timeouts and retries). When the bound is reached
-/// the call returns `FLYTEAUTH_ERR_TIMEOUT`; a refresh it started keeps running for others.
+/// `flyteauth_authenticator_fetch_metadata` with a bound and a cancel signal:
+///
+/// - `timeout_ms`: give up with `FLYTEAUTH_ERR_TIMEOUT` after this many milliseconds (0: no
+///   bound beyond the configured per-request timeouts and retries).
+/// - `cancel`: NULL, or a signal that, when cancelled from another thread, makes the call
+///   return `FLYTEAUTH_ERR_CANCELLED` promptly. Must stay alive until the call returns.
+///
+/// Either way, a refresh the call started or joined keeps running for the other callers.
 #[no_mangle]
-pub extern "C" fn flyteauth_authenticator_fetch_metadata_timeout(
+pub extern "C" fn flyteauth_authenticator_fetch_metadata_ex(
     a: *mut flyteauth_authenticator,
     timeout_ms: u64,
+    cancel: *const flyteauth_cancel,
     out: *mut *mut flyteauth_metadata,
     err: *mut *mut flyteauth_error,
 ) -> flyteauth_status {
@@ -368,13 +399,40 @@ pub extern "C" fn flyteauth_authenticator_fetch_metadata_timeout(
     set_out(out, ptr::null_mut());
     boundary(err, || {
         let auth = authenticator(a)?;
-        let m = auth.metadata_blocking(timeout_from_ms(timeout_ms))?;
+        let m = auth.metadata_blocking_with(&call_options(timeout_ms, cancel))?;
         set_out(
             out,
             Arc::into_raw(m).cast_mut().cast::<flyteauth_metadata>(),
         );
         Ok(())
     })
+}
+
+/// The non-blocking form of `flyteauth_authenticator_fetch_metadata`: when the current
+/// token is valid and not due for refresh, set `*out` (release it with
+/// `flyteauth_metadata_free`) and return 1; otherwise set `*out` to NULL and return 0 without
+/// waiting (call `flyteauth_authenticator_fetch_metadata` then). Never blocks, never fails:
+/// NULL arguments return 0. Meant for bindings whose blocking calls are costly to set up.
+#[no_mangle]
+pub extern "C" fn flyteauth_authenticator_try_fetch_metadata(
+    a: *mut flyteauth_authenticator,
+    out: *mut *mut flyteauth_metadata,
+) -> c_int {
+    if out.is_null() {
+        return 0;
+    }
+    set_out(out, ptr::null_mut());
+    let fresh = catch_unwind(AssertUnwindSafe(|| authenticator(a).ok()?.fresh_metadata()));
+    match fresh {
+        Ok(Some(m)) => {
+            set_out(
+                out,
+                Arc::into_raw(m).cast_mut().cast::<flyteauth_metadata>(),
+            );
+            1
+        }
+        _ => 0,
+    }
 }
 
 /// The number of headers in `m` (0 when `m` is NULL).
@@ -407,7 +465,8 @@ pub extern "C" fn flyteauth_metadata_free(m: *mut flyteauth_metadata) {
         return;
     }
     // SAFETY: non-NULL `m` came from `Arc::into_raw(Arc<Metadata>)` in
-    // `flyteauth_authenticator_fetch_metadata_timeout` and is released exactly once (contract).
+    // `flyteauth_authenticator_fetch_metadata_ex` or `_try_fetch_metadata` and is released
+    // exactly once (contract).
     drop(unsafe { Arc::from_raw(m.cast_const().cast::<Metadata>()) });
 }
 
@@ -421,18 +480,20 @@ pub extern "C" fn flyteauth_authenticator_refresh(
     a: *mut flyteauth_authenticator,
     err: *mut *mut flyteauth_error,
 ) -> flyteauth_status {
-    flyteauth_authenticator_refresh_timeout(a, 0, err)
+    flyteauth_authenticator_refresh_ex(a, 0, ptr::null(), err)
 }
 
-/// `flyteauth_authenticator_refresh` bounded by `timeout_ms` milliseconds (0: no bound).
+/// `flyteauth_authenticator_refresh` with a bound (`timeout_ms`, 0: none) and a cancel signal
+/// (NULL: none), as for `flyteauth_authenticator_fetch_metadata_ex`.
 #[no_mangle]
-pub extern "C" fn flyteauth_authenticator_refresh_timeout(
+pub extern "C" fn flyteauth_authenticator_refresh_ex(
     a: *mut flyteauth_authenticator,
     timeout_ms: u64,
+    cancel: *const flyteauth_cancel,
     err: *mut *mut flyteauth_error,
 ) -> flyteauth_status {
     boundary(err, || {
-        authenticator(a)?.refresh_blocking(timeout_from_ms(timeout_ms))
+        authenticator(a)?.refresh_blocking_with(&call_options(timeout_ms, cancel))
     })
 }
 
@@ -449,22 +510,54 @@ pub extern "C" fn flyteauth_authenticator_invalidate(
     rejected_value: *const c_char,
     err: *mut *mut flyteauth_error,
 ) -> flyteauth_status {
-    flyteauth_authenticator_invalidate_timeout(a, rejected_value, 0, err)
+    flyteauth_authenticator_invalidate_ex(a, rejected_value, 0, ptr::null(), err)
 }
 
-/// `flyteauth_authenticator_invalidate` bounded by `timeout_ms` milliseconds (0: no bound).
+/// `flyteauth_authenticator_invalidate` with a bound (`timeout_ms`, 0: none) and a cancel
+/// signal (NULL: none), as for `flyteauth_authenticator_fetch_metadata_ex`.
 #[no_mangle]
-pub extern "C" fn flyteauth_authenticator_invalidate_timeout(
+pub extern "C" fn flyteauth_authenticator_invalidate_ex(
     a: *mut flyteauth_authenticator,
     rejected_value: *const c_char,
     timeout_ms: u64,
+    cancel: *const flyteauth_cancel,
     err: *mut *mut flyteauth_error,
 ) -> flyteauth_status {
     boundary(err, || {
         let auth = authenticator(a)?;
         let rejected = read_str(rejected_value, "rejected_value")?;
-        auth.invalidate_blocking(rejected, timeout_from_ms(timeout_ms))
+        auth.invalidate_blocking_with(rejected, &call_options(timeout_ms, cancel))
     })
+}
+
+/// A new cancellation signal, not cancelled. Release it with `flyteauth_cancel_free`.
+#[no_mangle]
+pub extern "C" fn flyteauth_cancel_new() -> *mut flyteauth_cancel {
+    Arc::into_raw(Arc::new(CancelToken::new()))
+        .cast_mut()
+        .cast::<flyteauth_cancel>()
+}
+
+/// Cancel: every `*_ex` call waiting with `c` returns `FLYTEAUTH_ERR_CANCELLED` promptly, and
+/// every later one at once. Safe from any thread, any number of times. NULL is a no-op.
+#[no_mangle]
+pub extern "C" fn flyteauth_cancel_cancel(c: *const flyteauth_cancel) {
+    // SAFETY: a non-NULL `c` came from `flyteauth_cancel_new` and has not been freed (contract).
+    if let Some(token) = unsafe { c.cast::<CancelToken>().as_ref() } {
+        token.cancel();
+    }
+}
+
+/// Release a cancellation signal. NULL is a no-op. Calls still using it keep it alive until
+/// they return.
+#[no_mangle]
+pub extern "C" fn flyteauth_cancel_free(c: *mut flyteauth_cancel) {
+    if c.is_null() {
+        return;
+    }
+    // SAFETY: non-NULL `c` came from `Arc::into_raw` in `flyteauth_cancel_new` and is released
+    // exactly once (contract).
+    drop(unsafe { Arc::from_raw(c.cast_const().cast::<CancelToken>()) });
 }
 
 /// The status code of `e` (`FLYTEAUTH_ERR_INVALID_ARGUMENT` when `e` is NULL).
