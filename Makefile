@@ -19,7 +19,9 @@ STATIC_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 FIXTURE     := tests/fixtures/idp
 CFLAGS_DEMO := -std=c11 -O2 -Wall -Wextra -Werror -pedantic -I$(ROOT)/include
 
-.PHONY: build lib header check-header cbindgen fixture lint test test-rust test-c test-pkgconfig \
+SHELL       := /bin/bash
+
+.PHONY: pkgconfig build lib header check-header cbindgen fixture lint test test-rust test-c test-pkgconfig \
         demo bench install clean
 
 build: lib check-header $(RELEASE)/pkgconfig/flyteauth.pc
@@ -27,11 +29,14 @@ build: lib check-header $(RELEASE)/pkgconfig/flyteauth.pc
 lib:
 	$(CARGO) build --release --lib
 
-# An uninstalled pkg-config file pointing into this checkout (PKG_CONFIG_PATH=target/release/pkgconfig).
-$(RELEASE)/pkgconfig/flyteauth.pc: flyteauth.pc.in Cargo.toml
+# An uninstalled pkg-config file pointing into this checkout (PKG_CONFIG_PATH=target/release/pkgconfig),
+# with an rpath so programs linked against it run without LD_LIBRARY_PATH (used by the Go binding).
+pkgconfig: $(RELEASE)/pkgconfig/flyteauth.pc
+
+$(RELEASE)/pkgconfig/flyteauth.pc: flyteauth.pc.in Cargo.toml Makefile
 	mkdir -p $(dir $@)
 	sed -e 's|@PREFIX@|$(ROOT)|' -e 's|@LIBDIR@|$(RELEASE)|' -e 's|@INCLUDEDIR@|$(ROOT)/include|' \
-	    -e 's|@VERSION@|$(VERSION)|' $< > $@
+	    -e 's|@VERSION@|$(VERSION)|' -e 's|^Libs: -L$${libdir}|Libs: -L$${libdir} -Wl,-rpath,$${libdir}|' $< > $@
 
 cbindgen:
 	@if ! cbindgen --version 2>/dev/null | grep -qx "cbindgen $(CBINDGEN_VERSION)"; then \
