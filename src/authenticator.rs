@@ -21,6 +21,7 @@ use arc_swap::ArcSwapOption;
 use futures_util::future::{BoxFuture, FutureExt, Shared};
 
 use crate::cancel::CancelToken;
+use crate::clock;
 use crate::config::Config;
 use crate::discovery::Discovery;
 use crate::error::{Error, ErrorKind, Result};
@@ -68,7 +69,9 @@ struct Header {
 pub struct Metadata {
     headers: Vec<Header>,
     generation: u64,
-    refresh_at: Option<SystemTime>,
+    /// The refresh point in nanoseconds since the epoch (`u64::MAX`: none), compared with
+    /// the coarse clock on the hot path.
+    fresh_until: u64,
     expires_at: Option<SystemTime>,
     proxy_value: Option<Arc<str>>,
 }
@@ -125,8 +128,9 @@ impl Metadata {
         self.expires_at
     }
 
-    fn is_fresh(&self, now: SystemTime) -> bool {
-        self.refresh_at.is_none_or(|t| now < t)
+    #[inline]
+    fn is_fresh(&self) -> bool {
+        clock::coarse_now_nanos() < self.fresh_until
     }
 
     fn is_usable(&self, now: SystemTime) -> bool {
@@ -236,7 +240,7 @@ impl Authenticator {
     pub fn fresh_metadata(&self) -> Option<Arc<Metadata>> {
         let guard = self.inner.current.load();
         match &*guard {
-            Some(m) if m.is_fresh(SystemTime::now()) => Some(Arc::clone(m)),
+            Some(m) if m.is_fresh() => Some(Arc::clone(m)),
             _ => None,
         }
     }
@@ -246,7 +250,7 @@ impl Authenticator {
         let now = SystemTime::now();
         let current = self.inner.current.load_full();
         if let Some(m) = &current {
-            if m.is_fresh(now) {
+            if m.is_fresh() {
                 return Ok(m.clone());
             }
             if m.is_usable(now) {
@@ -480,7 +484,7 @@ impl Inner {
         let metadata = Arc::new(Metadata {
             headers,
             generation: self.generation.fetch_add(1, Ordering::Relaxed) + 1,
-            refresh_at,
+            fresh_until: refresh_at.map_or(u64::MAX, clock::nanos_since_epoch),
             expires_at,
             proxy_value,
         });

@@ -26,6 +26,7 @@
 
 pub mod authenticator;
 pub mod cancel;
+pub mod clock;
 pub mod config;
 pub mod discovery;
 pub mod error;
