@@ -289,13 +289,15 @@ flyteauth_cancel *flyteauth_cancel_new(void);
 
 /**
  * Cancel: every `*_ex` call waiting with `c` returns `FLYTEAUTH_ERR_CANCELLED` promptly, and
- * every later one at once. Safe from any thread, any number of times. NULL is a no-op.
+ * every later call with `c` that would have to wait returns it at once. A call that can
+ * complete without waiting (e.g. `fetch_metadata_ex` with a valid token) may still succeed.
+ * Safe from any thread, any number of times. NULL is a no-op.
  */
 void flyteauth_cancel_cancel(const flyteauth_cancel *c);
 
 /**
- * Release a cancellation signal. NULL is a no-op. Calls still using it keep it alive until
- * they return.
+ * Release a cancellation signal. NULL is a no-op. Must not be called while a call that was
+ * given `c` may still be running.
  */
 void flyteauth_cancel_free(flyteauth_cancel *c);
 

@@ -539,7 +539,9 @@ pub extern "C" fn flyteauth_cancel_new() -> *mut flyteauth_cancel {
 }
 
 /// Cancel: every `*_ex` call waiting with `c` returns `FLYTEAUTH_ERR_CANCELLED` promptly, and
-/// every later one at once. Safe from any thread, any number of times. NULL is a no-op.
+/// every later call with `c` that would have to wait returns it at once. A call that can
+/// complete without waiting (e.g. `fetch_metadata_ex` with a valid token) may still succeed.
+/// Safe from any thread, any number of times. NULL is a no-op.
 #[no_mangle]
 pub extern "C" fn flyteauth_cancel_cancel(c: *const flyteauth_cancel) {
     // SAFETY: a non-NULL `c` came from `flyteauth_cancel_new` and has not been freed (contract).
@@ -548,8 +550,8 @@ pub extern "C" fn flyteauth_cancel_cancel(c: *const flyteauth_cancel) {
     }
 }
 
-/// Release a cancellation signal. NULL is a no-op. Calls still using it keep it alive until
-/// they return.
+/// Release a cancellation signal. NULL is a no-op. Must not be called while a call that was
+/// given `c` may still be running.
 #[no_mangle]
 pub extern "C" fn flyteauth_cancel_free(c: *mut flyteauth_cancel) {
     if c.is_null() {
