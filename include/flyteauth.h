@@ -111,6 +111,11 @@ typedef enum {
    * The configured flow is not available in this build.
    */
   FLYTEAUTH_ERR_UNSUPPORTED = 11,
+  /**
+   * A person must log in (PKCE or device flow, no usable cached or refresh token), but the
+   * authenticator is non-interactive. Run `flyteauth login`, then retry.
+   */
+  FLYTEAUTH_ERR_LOGIN_REQUIRED = 12,
 } flyteauth_status;
 
 /**

@@ -13,23 +13,25 @@
 use std::ffi::c_char;
 use std::fmt;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwapOption;
 use futures_util::future::{BoxFuture, FutureExt, Shared};
 
+use crate::cache::KeyringCache;
 use crate::cancel::CancelToken;
 use crate::clock;
-use crate::config::Config;
+use crate::config::{AuthType, Config, TokenCacheKind};
 use crate::discovery::Discovery;
 use crate::error::{Error, ErrorKind, Result};
 use crate::flows::command::ProxyToken;
 use crate::flows::{FlowContext, PROXY_HEADER_KEY};
 use crate::http::HttpClient;
+use crate::interaction::{PromptCallback, PromptSink};
 use crate::runtime;
-use crate::token::bearer_header_value;
+use crate::token::{bearer_header_value, Token};
 
 /// The default refresh lead: 10% of the lifetime, at least this much (but never more than
 /// half the lifetime).
@@ -157,11 +159,27 @@ impl fmt::Debug for Metadata {
 
 type SharedRefresh = Shared<BoxFuture<'static, Result<Arc<Metadata>>>>;
 
+/// Why a refresh runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RefreshMode {
+    /// There is no usable token, or it is due for refresh.
+    Expired,
+    /// The server rejected the current token: renew everything, the proxy token too.
+    Forced,
+    /// An explicit interactive login (`flyteauth login`): skip the cache and refresh token.
+    Login,
+}
+
 struct Inner {
     config: Config,
     http: HttpClient,
     discovery: Discovery,
     proxy: Option<Arc<ProxyToken>>,
+    prompt: PromptSink,
+    cache: Option<Arc<KeyringCache>>,
+    interactive: AtomicBool,
+    /// The token behind the current snapshot (with its refresh token), for the next refresh.
+    last_token: Mutex<Option<Token>>,
     current: ArcSwapOption<Metadata>,
     inflight: Mutex<Option<SharedRefresh>>,
     generation: AtomicU64,
@@ -199,12 +217,24 @@ impl Authenticator {
         });
         let http = HttpClient::new(&config, proxy.clone())?;
         let discovery = Discovery::new(config.base_url());
+        let interactive_flow = matches!(config.auth_type, AuthType::Pkce | AuthType::DeviceFlow);
+        let cache = match (&config.endpoint, config.token_cache) {
+            (Some(endpoint), TokenCacheKind::Keyring) if interactive_flow => {
+                Some(Arc::new(KeyringCache::new(endpoint)))
+            }
+            _ => None,
+        };
+        let interactive = config.interactive;
         Ok(Authenticator {
             inner: Arc::new(Inner {
                 config,
                 http,
                 discovery,
                 proxy,
+                prompt: PromptSink::default(),
+                cache,
+                interactive: AtomicBool::new(interactive),
+                last_token: Mutex::new(None),
                 current: ArcSwapOption::empty(),
                 inflight: Mutex::new(None),
                 generation: AtomicU64::new(0),
@@ -255,19 +285,19 @@ impl Authenticator {
             }
             if m.is_usable(now) {
                 // Inside the refresh window: serve this one, refresh in the background.
-                let _ = Inner::refresh_after(&self.inner, m.generation, false);
+                let _ = Inner::refresh_after(&self.inner, m.generation, RefreshMode::Expired);
                 return Ok(m.clone());
             }
         }
         let observed = current.map_or(0, |m| m.generation);
-        Inner::refresh_after(&self.inner, observed, false)?.await
+        Inner::refresh_after(&self.inner, observed, RefreshMode::Expired)?.await
     }
 
     /// Get new credentials now (the server rejected the current ones). Concurrent callers
     /// share one refresh.
     pub async fn refresh(&self) -> Result<()> {
         let observed = self.inner.current_generation();
-        Inner::refresh_after(&self.inner, observed, true)?
+        Inner::refresh_after(&self.inner, observed, RefreshMode::Forced)?
             .await
             .map(drop)
     }
@@ -280,12 +310,60 @@ impl Authenticator {
             return Ok(());
         };
         if current.iter().any(|(_, v)| v == rejected_value) {
-            Inner::refresh_after(&self.inner, current.generation, true)?
+            Inner::refresh_after(&self.inner, current.generation, RefreshMode::Forced)?
                 .await
                 .map(drop)
         } else {
             Ok(())
         }
+    }
+
+    /// Log in interactively now (PKCE or device flow), ignoring cached and refresh tokens, and
+    /// cache the result. For `flyteauth login`; other flows simply get a new token.
+    pub async fn login(&self) -> Result<Arc<Metadata>> {
+        let observed = self.inner.current_generation();
+        Inner::refresh_after(&self.inner, observed, RefreshMode::Login)?.await
+    }
+
+    /// Forget the login: the tokens in memory and in the keyring cache.
+    pub async fn logout(&self) {
+        *self
+            .inner
+            .last_token
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = None;
+        self.inner.current.store(None);
+        if let Some(cache) = &self.inner.cache {
+            let cache = Arc::clone(cache);
+            let _ = tokio::task::spawn_blocking(move || cache.purge()).await;
+        }
+    }
+
+    /// Set (or clear) the callback that shows login prompts (the URL to open, or the device
+    /// code) the host's own way. Prompts are always written to stderr as well.
+    pub fn set_prompt_callback(&self, callback: Option<PromptCallback>) {
+        self.inner.prompt.set_callback(callback);
+    }
+
+    /// Allow or forbid asking a person to log in (overrides the `interactive` config key).
+    /// When forbidden, a login that is needed is a `LoginRequired` error.
+    pub fn set_interactive(&self, interactive: bool) {
+        self.inner.interactive.store(interactive, Ordering::Relaxed);
+    }
+
+    /// [`Authenticator::login`] for blocking callers.
+    pub fn login_blocking(&self, options: &CallOptions) -> Result<Arc<Metadata>> {
+        let this = self.clone();
+        block_on_with(options, async move { this.login().await })
+    }
+
+    /// [`Authenticator::logout`] for blocking callers.
+    pub fn logout_blocking(&self) -> Result<()> {
+        let this = self.clone();
+        runtime::block_on(async move {
+            this.logout().await;
+            Ok(())
+        })
     }
 
     /// [`Authenticator::metadata`] for blocking callers, bounded by `timeout` if given.
@@ -403,7 +481,7 @@ impl Inner {
     fn refresh_after(
         this: &Arc<Inner>,
         observed: u64,
-        force: bool,
+        mode: RefreshMode,
     ) -> Result<BoxFuture<'static, Result<Arc<Metadata>>>> {
         let mut slot = this.inflight.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(m) = this.current.load_full() {
@@ -416,7 +494,7 @@ impl Inner {
         }
         let task_inner = Arc::clone(this);
         let handle = runtime::spawn(async move {
-            let result = task_inner.run_refresh(force).await;
+            let result = task_inner.run_refresh(mode).await;
             task_inner.refreshes.fetch_add(1, Ordering::Relaxed);
             *task_inner
                 .inflight
@@ -437,22 +515,61 @@ impl Inner {
     }
 
     /// Run the configured flow once and publish the new snapshot.
-    async fn run_refresh(&self, force: bool) -> Result<Arc<Metadata>> {
+    async fn run_refresh(&self, mode: RefreshMode) -> Result<Arc<Metadata>> {
         let ctx = FlowContext {
             config: &self.config,
             http: &self.http,
             discovery: &self.discovery,
+            prompt: &self.prompt,
+            cache: self.cache.as_ref(),
+            interactive: self.interactive.load(Ordering::Relaxed),
         };
         if let Some(p) = &self.proxy {
             // A forced refresh (the server rejected the call) also renews the proxy token,
             // before the token request so that request already carries the new one.
             let stale = self.current.load_full().and_then(|m| m.proxy_value.clone());
-            if let (true, Some(stale)) = (force, stale) {
+            if let (RefreshMode::Forced, Some(stale)) = (mode, stale) {
                 p.rerun(Some(&stale)).await?;
             }
         }
         let started = SystemTime::now();
-        let token = ctx.fetch_token().await?;
+        let mut previous = self
+            .last_token
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let mut from_cache = None;
+        if previous.is_none() && mode != RefreshMode::Login {
+            if let Some(cache) = &self.cache {
+                let cache = Arc::clone(cache);
+                let cached = tokio::task::spawn_blocking(move || cache.load())
+                    .await
+                    .ok()
+                    .flatten();
+                if let Some(cached) = cached {
+                    if cached_token_usable(&cached) {
+                        from_cache = Some(cached);
+                    } else {
+                        previous = Some(cached); // for its refresh token
+                    }
+                }
+            }
+        }
+        let from_flow = from_cache.is_none();
+        let token = match from_cache {
+            Some(token) => token,
+            None => {
+                ctx.fetch_token(previous.as_ref(), mode == RefreshMode::Login)
+                    .await?
+            }
+        };
+        if from_flow {
+            if let Some(cache) = &self.cache {
+                let (cache, saved) = (Arc::clone(cache), token.clone());
+                let _ = tokio::task::spawn_blocking(move || cache.save(&saved)).await;
+            }
+        }
+        *self.last_token.lock().unwrap_or_else(|p| p.into_inner()) = Some(token.clone());
         let key = ctx.header_key().await?;
         // Read after the token request: a 407 during it may have renewed the proxy token.
         let proxy_value = match &self.proxy {
@@ -491,6 +608,13 @@ impl Inner {
         self.current.store(Some(metadata.clone()));
         Ok(metadata)
     }
+}
+
+/// Whether a token loaded from the keyring can be used as it is: it has an access token, and
+/// it is not expired or about to (an opaque token of unknown lifetime is used until the
+/// server rejects it, as pyflyte does).
+fn cached_token_usable(token: &Token) -> bool {
+    !token.secret().is_empty() && token.lifetime.is_none_or(|l| l > MIN_REFRESH_LEAD)
 }
 
 /// How long before expiry to refresh: `tokenRefreshWindow` if set, else 10% of the lifetime

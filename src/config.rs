@@ -202,6 +202,22 @@ pub struct Config {
     /// `commandTimeout` (flyteauth extension): how long `command`/`proxyCommand` may run
     /// (default 60s).
     pub command_timeout: Duration,
+    /// `interactive` (flyteauth extension, default true): whether a person may be asked to log
+    /// in. When false, an expired login is a `LoginRequired` error instead of a prompt.
+    pub interactive: bool,
+    /// `tokenCache` (flyteauth extension): `keyring` (default) keeps PKCE and device-flow
+    /// tokens in the OS keyring, shared with pyflyte and flytectl; `memory` keeps them in
+    /// this process only.
+    pub token_cache: TokenCacheKind,
+}
+
+/// Where interactive logins are kept (`tokenCache`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenCacheKind {
+    /// The OS keyring (Secret Service on Linux), in flytekit's layout.
+    Keyring,
+    /// This process's memory only.
+    Memory,
 }
 
 /// The keys accepted in the JSON object and the `admin:` section, as written by Flyte.
@@ -233,6 +249,8 @@ struct RawConfig {
     per_retry_timeout: Option<GoDuration>,
     max_backoff_delay: Option<GoDuration>,
     command_timeout: Option<GoDuration>,
+    interactive: Option<bool>,
+    token_cache: Option<String>,
     // Keys of the Go client's `admin` section that concern its gRPC channel, not
     // authentication. Accepted so that an existing config.yaml loads, otherwise ignored.
     #[allow(dead_code)]
@@ -584,6 +602,20 @@ impl Config {
             per_retry_timeout,
             max_backoff_delay: dur(raw.max_backoff_delay, Duration::from_secs(8)),
             command_timeout,
+            interactive: raw.interactive.unwrap_or(true),
+            token_cache: match non_empty(raw.token_cache)
+                .as_deref()
+                .map(str::to_ascii_lowercase)
+                .as_deref()
+            {
+                None | Some("keyring") => TokenCacheKind::Keyring,
+                Some("memory") | Some("none") => TokenCacheKind::Memory,
+                Some(other) => {
+                    return Err(Error::config(format!(
+                        "tokenCache: unknown value '{other}'; use \"keyring\" or \"memory\""
+                    )))
+                }
+            },
         };
         config.check_endpoint_needed()?;
         Ok(config)

@@ -32,6 +32,8 @@ pub enum ErrorKind {
     Protocol,
     /// The configured flow is not available in this build.
     Unsupported,
+    /// A person must log in, but the authenticator is non-interactive.
+    LoginRequired,
     /// A bug in flyteauth (e.g. a caught panic). Please report it.
     Internal,
 }
@@ -50,6 +52,7 @@ impl ErrorKind {
             ErrorKind::Cancelled => "cancelled",
             ErrorKind::Protocol => "protocol error",
             ErrorKind::Unsupported => "unsupported",
+            ErrorKind::LoginRequired => "login required",
             ErrorKind::Internal => "internal error",
         }
     }

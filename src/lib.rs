@@ -25,6 +25,7 @@
 #![warn(missing_docs)]
 
 pub mod authenticator;
+pub mod cache;
 pub mod cancel;
 pub mod clock;
 pub mod config;
@@ -34,13 +35,15 @@ pub mod error;
 pub mod ffi;
 pub mod flows;
 pub mod http;
+pub mod interaction;
 pub mod runtime;
 pub mod token;
 
 pub use authenticator::{Authenticator, CallOptions, Metadata};
 pub use cancel::CancelToken;
-pub use config::{AuthType, Config, Secret};
+pub use config::{AuthType, Config, Secret, TokenCacheKind};
 pub use error::{Error, ErrorKind, Result};
+pub use interaction::{Prompt, PromptCallback};
 
 /// The library version, e.g. `"0.1.0"`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -14,6 +14,10 @@ pub struct Token {
     /// The lifetime from the moment it was received: `expires_in`, else the JWT `exp`,
     /// else unknown (the token is used until the server rejects it).
     pub lifetime: Option<Duration>,
+    /// The refresh token, if the flow has one (PKCE, device flow).
+    pub refresh_token: Option<String>,
+    /// The OpenID Connect ID token, if the server sent one.
+    pub id_token: Option<String>,
 }
 
 impl Token {
@@ -30,6 +34,8 @@ impl Token {
         Token {
             access_token,
             lifetime,
+            refresh_token: None,
+            id_token: None,
         }
     }
 
@@ -44,6 +50,11 @@ impl fmt::Debug for Token {
         f.debug_struct("Token")
             .field("access_token", &"<redacted>")
             .field("lifetime", &self.lifetime)
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("id_token", &self.id_token.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }

@@ -78,6 +78,9 @@ pub enum flyteauth_status {
     FLYTEAUTH_ERR_PROTOCOL = 10,
     /// The configured flow is not available in this build.
     FLYTEAUTH_ERR_UNSUPPORTED = 11,
+    /// A person must log in (PKCE or device flow, no usable cached or refresh token), but the
+    /// authenticator is non-interactive. Run `flyteauth login`, then retry.
+    FLYTEAUTH_ERR_LOGIN_REQUIRED = 12,
 }
 
 use flyteauth_status::*;
@@ -95,6 +98,7 @@ impl From<ErrorKind> for flyteauth_status {
             ErrorKind::Cancelled => FLYTEAUTH_ERR_CANCELLED,
             ErrorKind::Protocol => FLYTEAUTH_ERR_PROTOCOL,
             ErrorKind::Unsupported => FLYTEAUTH_ERR_UNSUPPORTED,
+            ErrorKind::LoginRequired => FLYTEAUTH_ERR_LOGIN_REQUIRED,
             ErrorKind::Internal => FLYTEAUTH_ERR_INTERNAL,
         }
     }
@@ -278,6 +282,7 @@ pub extern "C" fn flyteauth_status_str(status: c_int) -> *const c_char {
         9 => "internal error\0",
         10 => "protocol error\0",
         11 => "unsupported\0",
+        12 => "login required\0",
         _ => "unknown status\0",
     };
     s.as_ptr().cast()
@@ -631,6 +636,7 @@ mod tests {
             (ErrorKind::Internal, 9),
             (ErrorKind::Protocol, 10),
             (ErrorKind::Unsupported, 11),
+            (ErrorKind::LoginRequired, 12),
         ];
         for (kind, number) in cases {
             assert_eq!(flyteauth_status::from(kind) as i32, number, "{kind:?}");

@@ -4,11 +4,18 @@
 
 pub mod client_credentials;
 pub mod command;
+pub mod device;
+pub mod pkce;
+pub mod token_endpoint;
 
+use std::sync::Arc;
+
+use crate::cache::KeyringCache;
 use crate::config::{AuthType, Config};
-use crate::discovery::Discovery;
+use crate::discovery::{Discovery, PublicClientConfig};
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::HttpClient;
+use crate::interaction::PromptSink;
 use crate::token::Token;
 
 /// The header key when neither the config nor the server names one.
@@ -26,11 +33,19 @@ pub struct FlowContext<'a> {
     pub http: &'a HttpClient,
     /// The authenticator's discovery cache.
     pub discovery: &'a Discovery,
+    /// Where login prompts go.
+    pub prompt: &'a PromptSink,
+    /// The keyring cache, for interactive flows (purged when a refresh token is refused).
+    pub cache: Option<&'a Arc<KeyringCache>>,
+    /// Whether a person may be asked to log in.
+    pub interactive: bool,
 }
 
 impl FlowContext<'_> {
-    /// Obtain a new access token with the configured flow.
-    pub async fn fetch_token(&self) -> Result<Token> {
+    /// Obtain a new access token with the configured flow. `previous` is the token being
+    /// replaced (its refresh token is used first by the interactive flows); `login` forces a
+    /// new interactive login even when a refresh token exists.
+    pub async fn fetch_token(&self, previous: Option<&Token>, login: bool) -> Result<Token> {
         match self.config.auth_type {
             AuthType::ClientSecret => client_credentials::fetch_token(self).await,
             AuthType::ExternalCommand => {
@@ -42,14 +57,160 @@ impl FlowContext<'_> {
                 .await?;
                 Ok(Token::new(token, None))
             }
-            AuthType::Pkce | AuthType::DeviceFlow => Err(Error::new(
-                ErrorKind::Unsupported,
+            AuthType::Pkce | AuthType::DeviceFlow => {
+                let refresh = if login {
+                    None
+                } else {
+                    previous.and_then(|t| t.refresh_token.as_deref())
+                };
+                self.interactive_token(refresh).await
+            }
+        }
+    }
+
+    /// Scopes and audience with flytekit's precedence: the config's, else the server's
+    /// (`useAudienceFromAdmin` forces the server's audience).
+    fn scopes_and_audience(&self, server: &PublicClientConfig) -> (Vec<String>, Option<String>) {
+        let scopes = if self.config.scopes.is_empty() {
+            server.scopes.clone()
+        } else {
+            self.config.scopes.clone()
+        };
+        let audience = if self.config.use_audience_from_admin {
+            server.audience.clone()
+        } else {
+            self.config
+                .audience
+                .clone()
+                .or_else(|| server.audience.clone())
+        };
+        (scopes, audience)
+    }
+
+    /// PKCE and the device flow: the refresh token first; when the server refuses it, purge
+    /// the cache and log in again (or, non-interactive, say that a login is needed). Network
+    /// errors during the refresh are returned as they are: a browser is never opened because
+    /// the network is down.
+    async fn interactive_token(&self, refresh_token: Option<&str>) -> Result<Token> {
+        let server = self
+            .discovery
+            .require_client_config(self.http, "the PKCE/device settings")
+            .await?;
+        let metadata = self.discovery.metadata(self.http).await?;
+        let client_id = server.client_id.as_deref().ok_or_else(|| {
+            Error::new(
+                ErrorKind::Discovery,
+                "the server's /config/v1/flyte_client has no client_id for interactive logins",
+            )
+        })?;
+        let token_endpoint = match (&self.config.token_url, &metadata.token_endpoint) {
+            (Some(url), _) | (None, Some(url)) => url.as_str(),
+            (None, None) => {
+                return Err(Error::new(
+                    ErrorKind::Discovery,
+                    "the server's OAuth2 metadata has no token_endpoint; set tokenUrl",
+                ))
+            }
+        };
+
+        if let Some(refresh_token) = refresh_token {
+            let form = [
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+                ("client_id", client_id),
+            ];
+            let refreshed = token_endpoint::post_form::<token_endpoint::TokenResponse>(
+                self.http,
+                token_endpoint,
+                &form,
+                None,
+                "refresh token request",
+            )
+            .await;
+            match refreshed {
+                Ok(response) => return Ok(response.into_token(Some(refresh_token))),
+                Err(e) if e.kind() == ErrorKind::Authentication => {
+                    log::warn!(
+                        "flyteauth: the refresh token was refused ({}); a new login is needed",
+                        e.oauth_error().unwrap_or("no error code")
+                    );
+                    if let Some(cache) = self.cache {
+                        purge_cache(cache).await;
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+
+        if !self.interactive {
+            return Err(Error::new(
+                ErrorKind::LoginRequired,
                 format!(
-                    "authType {} is not available in this version of flyteauth yet; use \
-                     ClientSecret or ExternalCommand",
+                    "a login is needed ({}), but this authenticator is non-interactive; run \
+                     `flyteauth login` (or any Flyte tool that logs in) and try again",
                     self.config.auth_type.as_str()
                 ),
-            )),
+            ));
+        }
+        let (scopes, audience) = self.scopes_and_audience(server);
+        match self.config.auth_type {
+            AuthType::Pkce => {
+                let authorization_endpoint =
+                    metadata.authorization_endpoint.as_deref().ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::Discovery,
+                            "the server's OAuth2 metadata has no authorization_endpoint",
+                        )
+                    })?;
+                let redirect_uri = server.redirect_uri.as_deref().ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Discovery,
+                        "the server's /config/v1/flyte_client has no redirect_uri",
+                    )
+                })?;
+                let endpoint_name = self.config.endpoint.as_deref().unwrap_or("Flyte");
+                pkce::login(
+                    self.http,
+                    self.prompt,
+                    &pkce::PkceParams {
+                        authorization_endpoint,
+                        token_endpoint,
+                        client_id,
+                        redirect_uri,
+                        scopes: &scopes,
+                        audience: audience.as_deref(),
+                        timeout: self.config.pkce.timeout,
+                        endpoint_name,
+                    },
+                )
+                .await
+            }
+            _ => {
+                let device_authorization_endpoint = metadata
+                    .device_authorization_endpoint
+                    .as_deref()
+                    .ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::Discovery,
+                            "the server does not offer the device flow (no \
+                             device_authorization_endpoint); use authType Pkce",
+                        )
+                    })?;
+                device::login(
+                    self.http,
+                    self.prompt,
+                    &device::DeviceParams {
+                        device_authorization_endpoint,
+                        token_endpoint,
+                        client_id,
+                        scopes: &scopes,
+                        audience: audience.as_deref(),
+                        timeout: self.config.device_flow.timeout,
+                        default_interval: self.config.device_flow.poll_interval,
+                    },
+                )
+                .await
+            }
         }
     }
 
@@ -77,4 +238,10 @@ impl FlowContext<'_> {
             .map(|k| k.trim().to_ascii_lowercase());
         Ok(key.unwrap_or_else(|| DEFAULT_HEADER_KEY.to_owned()))
     }
+}
+
+/// Remove the cached tokens, off the runtime's workers.
+pub async fn purge_cache(cache: &Arc<KeyringCache>) {
+    let cache = Arc::clone(cache);
+    let _ = tokio::task::spawn_blocking(move || cache.purge()).await;
 }

@@ -1,0 +1,273 @@
+//! Token persistence across processes in the OS keyring, shared with pyflyte and flytectl.
+//!
+//! Layout written and read (flytekit's): service = the endpoint without `dns:///` (e.g.
+//! `flyte.example.com`), users `access_token`, `refresh_token`, `id_token`, raw token
+//! strings. Also read (flytectl's): service `flytectl`, user `<endpoint>:flytectl-user`, one
+//! JSON `oauth2.Token` with an RFC 3339 `expiry`.
+//!
+//! After each write the item gets Python keyring's `application` attribute, so that a later
+//! write by Python keyring (pyflyte) replaces it instead of adding a duplicate.
+//!
+//! Every keyring operation is blocking (D-Bus) and runs on the blocking pool, never on the
+//! runtime's workers. Any keyring error is a cache miss, reported once as a warning; a machine
+//! without a keyring (no session bus) still works, with tokens in memory only.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use keyring_core::api::CredentialStoreApi;
+use keyring_core::{Entry, Error as KeyringError};
+
+use crate::token::Token;
+
+/// The keyring usernames flytekit uses.
+pub const ACCESS_TOKEN: &str = "access_token";
+/// See [`ACCESS_TOKEN`].
+pub const REFRESH_TOKEN: &str = "refresh_token";
+/// See [`ACCESS_TOKEN`].
+pub const ID_TOKEN: &str = "id_token";
+/// Python keyring's `application` attribute.
+const PYTHON_KEYRING_APPLICATION: &str = "Python keyring library";
+
+type Store = Arc<zbus_secret_service_keyring_store::Store>;
+
+/// The keyring cache of one endpoint.
+pub struct KeyringCache {
+    service: String,
+    flytectl_users: Vec<String>,
+    store: Mutex<Option<Option<Store>>>,
+    warned: AtomicBool,
+}
+
+impl std::fmt::Debug for KeyringCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyringCache")
+            .field("service", &self.service)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyringCache {
+    /// The cache for `endpoint` (as configured; `dns:///` is removed for the service name).
+    pub fn new(endpoint: &str) -> Self {
+        let bare = endpoint.replace("dns:///", "");
+        KeyringCache {
+            flytectl_users: vec![
+                format!("dns:///{bare}:flytectl-user"),
+                format!("{bare}:flytectl-user"),
+            ],
+            service: bare,
+            store: Mutex::new(None),
+            warned: AtomicBool::new(false),
+        }
+    }
+
+    /// The keyring service name (flytekit's: the endpoint without `dns:///`).
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
+    fn warn(&self, what: &str, e: &dyn std::fmt::Display) {
+        if !self.warned.swap(true, Ordering::Relaxed) {
+            log::warn!(
+                "flyteauth: the OS keyring is not usable ({what}: {e}); tokens are kept in memory only"
+            );
+            eprintln!(
+                "flyteauth: warning: the OS keyring is not usable ({what}: {e}); tokens are kept in memory only"
+            );
+        }
+    }
+
+    /// Connect once; `None` when there is no keyring.
+    fn store(&self) -> Option<Store> {
+        let mut slot = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(store) = &*slot {
+            return store.clone();
+        }
+        let store = match zbus_secret_service_keyring_store::Store::new() {
+            Ok(s) => Some(s),
+            Err(e) => {
+                self.warn("connecting to the Secret Service", &e);
+                None
+            }
+        };
+        *slot = Some(store.clone());
+        store
+    }
+
+    fn entry(&self, store: &Store, service: &str, user: &str) -> Option<Entry> {
+        match store.build(service, user, None) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                self.warn("opening an entry", &e);
+                None
+            }
+        }
+    }
+
+    fn get(&self, store: &Store, service: &str, user: &str) -> Option<String> {
+        let entry = self.entry(store, service, user)?;
+        match entry.get_password() {
+            Ok(v) if !v.is_empty() => Some(v),
+            Ok(_) | Err(KeyringError::NoEntry) => None,
+            Err(KeyringError::Ambiguous(entries)) => {
+                // Duplicates (e.g. written by two tools): any readable one will do; the next
+                // store() cleans them up.
+                entries.iter().find_map(|e| e.get_password().ok())
+            }
+            Err(e) => {
+                self.warn("reading", &e);
+                None
+            }
+        }
+    }
+
+    fn set(&self, store: &Store, user: &str, value: &str) {
+        let Some(entry) = self.entry(store, &self.service, user) else {
+            return;
+        };
+        let result = match entry.set_password(value) {
+            Err(KeyringError::Ambiguous(entries)) => {
+                for e in entries {
+                    let _ = e.delete_credential();
+                }
+                entry.set_password(value)
+            }
+            other => other,
+        };
+        if let Err(e) = result {
+            self.warn("writing", &e);
+            return;
+        }
+        let attrs = HashMap::from([("application", PYTHON_KEYRING_APPLICATION)]);
+        if let Err(e) = entry.update_attributes(&attrs) {
+            log::debug!("flyteauth: could not set the keyring item's application attribute: {e}");
+        }
+    }
+
+    fn remove(&self, store: &Store, user: &str) {
+        let Some(entry) = self.entry(store, &self.service, user) else {
+            return;
+        };
+        match entry.delete_credential() {
+            Ok(()) | Err(KeyringError::NoEntry) => {}
+            Err(KeyringError::Ambiguous(entries)) => {
+                for e in entries {
+                    let _ = e.delete_credential();
+                }
+            }
+            Err(e) => self.warn("deleting", &e),
+        }
+    }
+
+    /// The cached tokens, if any: flytekit's layout first, then flytectl's. Blocking.
+    pub fn load(&self) -> Option<Token> {
+        let store = self.store()?;
+        let access = self.get(&store, &self.service, ACCESS_TOKEN);
+        let refresh = self.get(&store, &self.service, REFRESH_TOKEN);
+        if access.is_some() || refresh.is_some() {
+            let mut token = Token::new(access.unwrap_or_default(), None);
+            token.refresh_token = refresh;
+            token.id_token = self.get(&store, &self.service, ID_TOKEN);
+            return Some(token);
+        }
+        self.flytectl_users
+            .iter()
+            .find_map(|user| self.get(&store, "flytectl", user))
+            .and_then(|json| flytectl_token(&json))
+    }
+
+    /// Write `token` in flytekit's layout, removing a stale refresh or ID token. Blocking.
+    pub fn save(&self, token: &Token) {
+        let Some(store) = self.store() else {
+            return;
+        };
+        match &token.refresh_token {
+            Some(r) => self.set(&store, REFRESH_TOKEN, r),
+            None => self.remove(&store, REFRESH_TOKEN),
+        }
+        self.set(&store, ACCESS_TOKEN, token.secret());
+        match &token.id_token {
+            Some(i) => self.set(&store, ID_TOKEN, i),
+            None => self.remove(&store, ID_TOKEN),
+        }
+    }
+
+    /// Remove the cached tokens (flytekit's layout). Blocking.
+    pub fn purge(&self) {
+        if let Some(store) = self.store() {
+            for user in [ACCESS_TOKEN, REFRESH_TOKEN, ID_TOKEN] {
+                self.remove(&store, user);
+            }
+        }
+    }
+}
+
+/// Parse flytectl's cached `oauth2.Token` JSON.
+fn flytectl_token(json: &str) -> Option<Token> {
+    #[derive(serde::Deserialize)]
+    struct GoToken {
+        #[serde(default)]
+        access_token: String,
+        #[serde(default)]
+        refresh_token: Option<String>,
+        #[serde(default)]
+        expiry: Option<String>,
+    }
+    let go: GoToken = serde_json::from_str(json).ok()?;
+    let lifetime = go
+        .expiry
+        .as_deref()
+        .and_then(|e| chrono::DateTime::parse_from_rfc3339(e).ok())
+        .filter(|e| e.timestamp() > 0)
+        .map(|e| {
+            let at = SystemTime::UNIX_EPOCH + Duration::from_secs(e.timestamp().max(0) as u64);
+            at.duration_since(SystemTime::now())
+                .unwrap_or(Duration::ZERO)
+        });
+    if go.access_token.is_empty() && go.refresh_token.is_none() {
+        return None;
+    }
+    let mut token = Token::new(go.access_token, lifetime);
+    token.refresh_token = go.refresh_token.filter(|r| !r.is_empty());
+    Some(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_is_the_endpoint_without_dns_prefix() {
+        let c = KeyringCache::new("dns:///flyte.example.com");
+        assert_eq!(c.service(), "flyte.example.com");
+        assert_eq!(
+            c.flytectl_users,
+            [
+                "dns:///flyte.example.com:flytectl-user",
+                "flyte.example.com:flytectl-user"
+            ]
+        );
+    }
+
+    #[test]
+    fn flytectl_tokens_parse_with_expiry() {
+        let t = flytectl_token(
+            r#"{"access_token":"at","token_type":"Bearer","refresh_token":"rt","expiry":"2999-01-01T00:00:00Z"}"#,
+        )
+        .unwrap();
+        assert_eq!(t.secret(), "at");
+        assert_eq!(t.refresh_token.as_deref(), Some("rt"));
+        assert!(t.lifetime.unwrap() > Duration::from_secs(3600));
+        let expired =
+            flytectl_token(r#"{"access_token":"at","expiry":"2001-01-01T00:00:00Z"}"#).unwrap();
+        assert_eq!(expired.lifetime, Some(Duration::ZERO));
+        // Go's zero time means "no expiry".
+        let zero =
+            flytectl_token(r#"{"access_token":"at","expiry":"0001-01-01T00:00:00Z"}"#).unwrap();
+        assert_eq!(zero.lifetime, None);
+        assert!(flytectl_token("not json").is_none());
+    }
+}

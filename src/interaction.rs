@@ -1,0 +1,140 @@
+//! Reaching the person for an interactive login: what they must do is always written to
+//! stderr and handed to the host's prompt callback (a GUI or an IDE can show it its own way);
+//! for PKCE the browser is also opened, best-effort, with `$BROWSER` or the platform opener.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+
+/// What the person must do to log in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prompt {
+    /// Open `url` in a browser and log in (PKCE).
+    Browser {
+        /// The authorization URL.
+        url: String,
+    },
+    /// Visit `verification_uri` and enter `user_code` (device flow).
+    DeviceCode {
+        /// Where to go.
+        verification_uri: String,
+        /// The code to enter.
+        user_code: String,
+        /// A URL with the code already filled in, if the server sent one.
+        verification_uri_complete: Option<String>,
+    },
+}
+
+impl Prompt {
+    /// The text written to stderr.
+    pub fn message(&self) -> String {
+        match self {
+            Prompt::Browser { url } => format!(
+                "flyteauth: log in with your browser; if it does not open, open this URL:\n  {url}"
+            ),
+            Prompt::DeviceCode {
+                verification_uri_complete: Some(complete),
+                user_code,
+                ..
+            } => format!(
+                "flyteauth: to log in, open this URL in a browser on any device:\n  {complete}\n  (code {user_code})"
+            ),
+            Prompt::DeviceCode {
+                verification_uri,
+                user_code,
+                ..
+            } => format!(
+                "flyteauth: to log in, open {verification_uri} in a browser on any device and enter the code {user_code}"
+            ),
+        }
+    }
+}
+
+/// A host's prompt callback. Called on a library thread; it must return promptly and must
+/// not call back into a blocking method of the same authenticator.
+pub type PromptCallback = Arc<dyn Fn(&Prompt) + Send + Sync>;
+
+/// Where prompts go: stderr, and the host's callback if one is set.
+#[derive(Default)]
+pub struct PromptSink {
+    callback: Mutex<Option<PromptCallback>>,
+}
+
+impl PromptSink {
+    /// Set (or clear) the host's callback.
+    pub fn set_callback(&self, callback: Option<PromptCallback>) {
+        *self.callback.lock().unwrap_or_else(|p| p.into_inner()) = callback;
+    }
+
+    /// Show `prompt`: stderr always, then the callback on a blocking-pool thread (so a slow or
+    /// misbehaving callback never stalls the login; a panic in it is caught).
+    pub fn show(&self, prompt: &Prompt) {
+        eprintln!("{}", prompt.message());
+        let callback = self
+            .callback
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(callback) = callback {
+            let prompt = prompt.clone();
+            let call = move || {
+                if catch_unwind(AssertUnwindSafe(|| callback(&prompt))).is_err() {
+                    log::warn!("flyteauth: the prompt callback panicked");
+                }
+            };
+            match tokio::runtime::Handle::try_current() {
+                Ok(handle) => drop(handle.spawn_blocking(call)),
+                Err(_) => call(),
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for PromptSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PromptSink").finish_non_exhaustive()
+    }
+}
+
+/// Open `url` in a browser, best-effort: each command of `$BROWSER` (colon-separated; `%s` is
+/// replaced by the URL, else the URL is appended), then the platform opener. Returns whether a
+/// command was started. The process is reaped in the background; its output is discarded.
+pub fn open_browser(url: &str) -> bool {
+    let mut candidates: Vec<Vec<String>> = Vec::new();
+    if let Ok(browser) = std::env::var("BROWSER") {
+        for entry in browser.split(':').filter(|e| !e.trim().is_empty()) {
+            let mut argv: Vec<String> = entry.split_whitespace().map(str::to_owned).collect();
+            if argv.iter().any(|a| a.contains("%s")) {
+                argv.iter_mut().for_each(|a| *a = a.replace("%s", url));
+            } else {
+                argv.push(url.to_owned());
+            }
+            candidates.push(argv);
+        }
+    }
+    let opener = if cfg!(target_os = "macos") {
+        Some("open")
+    } else if cfg!(windows) {
+        None
+    } else {
+        Some("xdg-open")
+    };
+    if let Some(opener) = opener {
+        candidates.push(vec![opener.to_owned(), url.to_owned()]);
+    }
+    for argv in candidates {
+        let spawned = tokio::process::Command::new(&argv[0])
+            .args(&argv[1..])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        if let Ok(mut child) = spawned {
+            tokio::spawn(async move {
+                let _ = child.wait().await;
+            });
+            return true;
+        }
+    }
+    false
+}
