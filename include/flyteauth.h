@@ -119,6 +119,21 @@ typedef enum {
 } flyteauth_status;
 
 /**
+ * What a login prompt asks the person to do.
+ */
+typedef enum {
+  /**
+   * Open `url` in a browser and log in (PKCE). `user_code` is NULL.
+   */
+  FLYTEAUTH_PROMPT_BROWSER = 1,
+  /**
+   * Open `url` (the verification URI, with the code filled in when the server allows it)
+   * and enter `user_code` (device flow).
+   */
+  FLYTEAUTH_PROMPT_DEVICE_CODE = 2,
+} flyteauth_prompt_kind;
+
+/**
  * An authenticator: turns configuration into header metadata. Opaque.
  *
  * Thread safety: every function taking a `flyteauth_authenticator *` may be called from
@@ -145,6 +160,14 @@ typedef struct flyteauth_error flyteauth_error;
  * released with `flyteauth_metadata_free`. Immutable, so it may be read from any thread.
  */
 typedef struct flyteauth_metadata flyteauth_metadata;
+
+/**
+ * A host's login prompt callback: show `url` (and `user_code`) to the person. Both strings
+ * are NUL-terminated and valid only during the call. Called on a library thread, at most
+ * once per prompt; it must return promptly and must not call flyteauth functions on the same
+ * authenticator.
+ */
+typedef void (*flyteauth_prompt_callback)(void *user_data, flyteauth_prompt_kind kind, const char *url, const char *user_code);
 
 #ifdef __cplusplus
 extern "C" {
@@ -305,6 +328,21 @@ void flyteauth_cancel_cancel(const flyteauth_cancel *c);
  * given `c` may still be running.
  */
 void flyteauth_cancel_free(flyteauth_cancel *c);
+
+/**
+ * Show login prompts the host's own way: `callback` is called with `user_data` whenever a
+ * person must act (the PKCE login URL, or the device flow's URL and code). Prompts are always
+ * written to stderr as well. A NULL `callback` removes the callback. `user_data` must stay
+ * valid, and usable from any thread, until the callback is replaced or `a` is freed.
+ */
+flyteauth_status flyteauth_authenticator_set_prompt_callback(flyteauth_authenticator *a, flyteauth_prompt_callback callback, void *user_data, flyteauth_error **err);
+
+/**
+ * Allow (`interactive` != 0) or forbid (0) asking a person to log in, overriding the
+ * `interactive` config key. A host that must never block on a person forbids it: then a
+ * needed login is `FLYTEAUTH_ERR_LOGIN_REQUIRED` instead of a prompt.
+ */
+flyteauth_status flyteauth_authenticator_set_interactive(flyteauth_authenticator *a, int interactive, flyteauth_error **err);
 
 /**
  * The status code of `e` (`FLYTEAUTH_ERR_INVALID_ARGUMENT` when `e` is NULL).

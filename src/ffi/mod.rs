@@ -18,6 +18,7 @@ use std::time::Duration;
 use crate::authenticator::{Authenticator, CallOptions, Metadata};
 use crate::cancel::CancelToken;
 use crate::error::{Error, ErrorKind};
+use crate::interaction::Prompt;
 
 /// An authenticator: turns configuration into header metadata. Opaque.
 ///
@@ -565,6 +566,110 @@ pub extern "C" fn flyteauth_cancel_free(c: *mut flyteauth_cancel) {
     // SAFETY: non-NULL `c` came from `Arc::into_raw` in `flyteauth_cancel_new` and is released
     // exactly once (contract).
     drop(unsafe { Arc::from_raw(c.cast_const().cast::<CancelToken>()) });
+}
+
+/// What a login prompt asks the person to do.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum flyteauth_prompt_kind {
+    /// Open `url` in a browser and log in (PKCE). `user_code` is NULL.
+    FLYTEAUTH_PROMPT_BROWSER = 1,
+    /// Open `url` (the verification URI, with the code filled in when the server allows it)
+    /// and enter `user_code` (device flow).
+    FLYTEAUTH_PROMPT_DEVICE_CODE = 2,
+}
+
+/// A host's login prompt callback: show `url` (and `user_code`) to the person. Both strings
+/// are NUL-terminated and valid only during the call. Called on a library thread, at most
+/// once per prompt; it must return promptly and must not call flyteauth functions on the same
+/// authenticator.
+pub type flyteauth_prompt_callback = Option<
+    extern "C" fn(
+        user_data: *mut std::ffi::c_void,
+        kind: flyteauth_prompt_kind,
+        url: *const c_char,
+        user_code: *const c_char,
+    ),
+>;
+
+/// The host's `user_data`, moved to the thread that calls the callback.
+struct UserData(*mut std::ffi::c_void);
+// SAFETY: the API contract of `flyteauth_authenticator_set_prompt_callback` requires that
+// `user_data` may be used from any thread, so moving the pointer between threads is allowed.
+unsafe impl Send for UserData {}
+// SAFETY: as above; the library never dereferences the pointer, it only passes it back.
+unsafe impl Sync for UserData {}
+
+impl UserData {
+    /// The pointer (a method, so closures capture the whole `Send + Sync` wrapper).
+    fn get(&self) -> *mut std::ffi::c_void {
+        self.0
+    }
+}
+
+/// Show login prompts the host's own way: `callback` is called with `user_data` whenever a
+/// person must act (the PKCE login URL, or the device flow's URL and code). Prompts are always
+/// written to stderr as well. A NULL `callback` removes the callback. `user_data` must stay
+/// valid, and usable from any thread, until the callback is replaced or `a` is freed.
+#[no_mangle]
+pub extern "C" fn flyteauth_authenticator_set_prompt_callback(
+    a: *mut flyteauth_authenticator,
+    callback: flyteauth_prompt_callback,
+    user_data: *mut std::ffi::c_void,
+    err: *mut *mut flyteauth_error,
+) -> flyteauth_status {
+    boundary(err, || {
+        let auth = authenticator(a)?;
+        let Some(callback) = callback else {
+            auth.set_prompt_callback(None);
+            return Ok(());
+        };
+        let user_data = UserData(user_data);
+        auth.set_prompt_callback(Some(Arc::new(move |prompt: &Prompt| {
+            let (kind, url, code) = match prompt {
+                Prompt::Browser { url } => (
+                    flyteauth_prompt_kind::FLYTEAUTH_PROMPT_BROWSER,
+                    url.as_str(),
+                    None,
+                ),
+                Prompt::DeviceCode {
+                    verification_uri,
+                    user_code,
+                    verification_uri_complete,
+                } => (
+                    flyteauth_prompt_kind::FLYTEAUTH_PROMPT_DEVICE_CODE,
+                    verification_uri_complete
+                        .as_deref()
+                        .unwrap_or(verification_uri),
+                    Some(user_code.as_str()),
+                ),
+            };
+            let url = c_string(url);
+            let code = code.map(c_string);
+            callback(
+                user_data.get(),
+                kind,
+                url.as_ptr(),
+                code.as_ref().map_or(ptr::null(), |c| c.as_ptr()),
+            );
+        })));
+        Ok(())
+    })
+}
+
+/// Allow (`interactive` != 0) or forbid (0) asking a person to log in, overriding the
+/// `interactive` config key. A host that must never block on a person forbids it: then a
+/// needed login is `FLYTEAUTH_ERR_LOGIN_REQUIRED` instead of a prompt.
+#[no_mangle]
+pub extern "C" fn flyteauth_authenticator_set_interactive(
+    a: *mut flyteauth_authenticator,
+    interactive: c_int,
+    err: *mut *mut flyteauth_error,
+) -> flyteauth_status {
+    boundary(err, || {
+        authenticator(a)?.set_interactive(interactive != 0);
+        Ok(())
+    })
 }
 
 /// The status code of `e` (`FLYTEAUTH_ERR_INVALID_ARGUMENT` when `e` is NULL).

@@ -139,3 +139,43 @@ pub fn jwt_claims(token: &str) -> serde_json::Value {
         .expect("base64url payload");
     serde_json::from_slice(&bytes).expect("JSON claims")
 }
+
+/// A scripted person's browser: a cookie jar that follows redirects (plain HTTP to the
+/// fixture; no real browser). The real-browser test uses Chromium instead.
+pub fn scripted_browser() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::limited(20))
+        .build()
+        .expect("test HTTP client")
+}
+
+/// Approve (or deny) a device code at the fixture: GET /device for the xsrf token, then
+/// POST the code with confirm=yes (or abort=yes).
+pub async fn answer_device_code(idp_url: &str, user_code: &str, approve: bool) {
+    let browser = scripted_browser();
+    let page = browser
+        .get(format!("{idp_url}/device"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let marker = "name=\"xsrf\" value=\"";
+    let start = page.find(marker).expect("xsrf field on the device page") + marker.len();
+    let xsrf = &page[start..start + page[start..].find('"').unwrap()];
+    let answer = if approve { "confirm" } else { "abort" };
+    let response = browser
+        .post(format!("{idp_url}/device"))
+        .form(&[("xsrf", xsrf), ("user_code", user_code), (answer, "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "device answer: {}",
+        response.status()
+    );
+}

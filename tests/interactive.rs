@@ -1,0 +1,394 @@
+//! Interactive logins against the real IdP with a scripted person (a cookie-jar HTTP client):
+//! the device flow (pending, slow_down, access_denied, expired_token) and PKCE (success,
+//! state mismatch, error=, stray requests, timeout, port in use), plus refresh tokens and
+//! non-interactive mode. The keyring and the real browser are in tests/keyring.rs.
+
+mod common;
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::{answer_device_code, jwt_claims, scripted_browser, Idp, AUDIENCE};
+use flyteauth::{Authenticator, ErrorKind, Prompt};
+use serde_json::json;
+
+fn interactive(
+    idp: &Idp,
+    auth_type: &str,
+    extra: serde_json::Value,
+) -> (Authenticator, mpsc::Receiver<Prompt>) {
+    let mut cfg = json!({"endpoint": idp.endpoint, "insecure": true, "authType": auth_type,
+                         "tokenCache": "memory"});
+    for (k, v) in extra.as_object().unwrap() {
+        cfg[k] = v.clone();
+    }
+    let auth = Authenticator::from_json(&cfg.to_string()).unwrap();
+    let (tx, rx) = mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    auth.set_prompt_callback(Some(std::sync::Arc::new(move |p: &Prompt| {
+        let _ = tx.lock().unwrap().send(p.clone());
+    })));
+    (auth, rx)
+}
+
+fn next_prompt(rx: &mpsc::Receiver<Prompt>) -> Prompt {
+    rx.recv_timeout(Duration::from_secs(20))
+        .expect("a login prompt")
+}
+
+fn device_code(prompt: Prompt) -> String {
+    match prompt {
+        Prompt::DeviceCode {
+            user_code,
+            verification_uri_complete,
+            ..
+        } => {
+            assert!(verification_uri_complete.unwrap().contains(&user_code));
+            user_code
+        }
+        other => panic!("expected a device code prompt, got {other:?}"),
+    }
+}
+
+fn device_grants(idp: &Idp) -> u64 {
+    idp.stats()["token_by_grant"]["urn:ietf:params:oauth:grant-type:device_code"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn device_flow_pending_then_approved() {
+    let idp = Idp::start(&[]);
+    let (auth, prompts) = interactive(&idp, "DeviceFlow", json!({}));
+    let login = tokio::spawn({
+        let auth = auth.clone();
+        async move { auth.metadata().await }
+    });
+    let code = device_code(
+        tokio::task::spawn_blocking(move || next_prompt(&prompts))
+            .await
+            .unwrap(),
+    );
+    // Let the library see authorization_pending at least once before the approval.
+    while device_grants(&idp) == 0 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    answer_device_code(&idp.url, &code, true).await;
+    let md = login.await.unwrap().unwrap();
+    let token = md
+        .get("flyte-authorization")
+        .unwrap()
+        .strip_prefix("Bearer ")
+        .unwrap();
+    let claims = jwt_claims(token);
+    assert_eq!(claims["aud"], AUDIENCE);
+    assert_eq!(claims["sub"], "test-user");
+    assert!(device_grants(&idp) >= 2, "pending, then the token");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn device_flow_slow_down_adds_five_seconds() {
+    let idp = Idp::start(&[("IDP_SLOW_DOWN_FIRST", "1"), ("IDP_DEVICE_INTERVAL", "1")]);
+    let (auth, prompts) = interactive(&idp, "DeviceFlow", json!({}));
+    let started = Instant::now();
+    let login = tokio::spawn({
+        let auth = auth.clone();
+        async move { auth.metadata().await }
+    });
+    let code = device_code(
+        tokio::task::spawn_blocking(move || next_prompt(&prompts))
+            .await
+            .unwrap(),
+    );
+    answer_device_code(&idp.url, &code, true).await;
+    // Poll 1 (after 1 s) gets slow_down; the interval becomes 6 s; poll 2 gets the token.
+    login.await.unwrap().unwrap();
+    assert_eq!(device_grants(&idp), 2, "exactly one poll after slow_down");
+    assert!(
+        started.elapsed() >= Duration::from_secs(7),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn device_flow_access_denied_is_its_own_error() {
+    let idp = Idp::start(&[]);
+    let (auth, prompts) = interactive(&idp, "DeviceFlow", json!({}));
+    let login = tokio::spawn({
+        let auth = auth.clone();
+        async move { auth.metadata().await }
+    });
+    let code = device_code(
+        tokio::task::spawn_blocking(move || next_prompt(&prompts))
+            .await
+            .unwrap(),
+    );
+    answer_device_code(&idp.url, &code, false).await;
+    let e = login.await.unwrap().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Authentication, "{e}");
+    assert_eq!(e.oauth_error(), Some("access_denied"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn device_flow_expired_token_is_its_own_error() {
+    let idp = Idp::start(&[("IDP_DEVICE_CODE_TTL", "2")]);
+    let (auth, _prompts) = interactive(&idp, "DeviceFlow", json!({}));
+    let e = auth.metadata().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    assert_eq!(e.oauth_error(), Some("expired_token"));
+}
+
+/// Walk the login URL like a person whose IdP session approves at once; the last redirect
+/// lands on the library's loopback listener. Returns the final status.
+async fn complete_browser_login(url: &str) -> reqwest::StatusCode {
+    scripted_browser().get(url).send().await.unwrap().status()
+}
+
+fn login_url(prompt: Prompt) -> String {
+    match prompt {
+        Prompt::Browser { url } => url,
+        other => panic!("expected a browser prompt, got {other:?}"),
+    }
+}
+
+fn param(url: &str, name: &str) -> String {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| panic!("no {name} in {url}"))
+}
+
+const EPHEMERAL_REDIRECT: (&str, &str) = ("FLYTE_REDIRECT_URI", "http://127.0.0.1/callback");
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pkce_login_then_a_rejected_token_is_replaced_with_the_refresh_token() {
+    let idp = Idp::start(&[EPHEMERAL_REDIRECT]);
+    let (auth, prompts) = interactive(&idp, "Pkce", json!({}));
+    let login = tokio::spawn({
+        let auth = auth.clone();
+        async move { auth.metadata().await }
+    });
+    let url = login_url(
+        tokio::task::spawn_blocking(move || next_prompt(&prompts))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(param(&url, "code_challenge_method"), "S256");
+    assert_eq!(param(&url, "client_id"), "test-public");
+    assert_eq!(complete_browser_login(&url).await, 200, "the success page");
+    let first = login
+        .await
+        .unwrap()
+        .unwrap()
+        .get("flyte-authorization")
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        jwt_claims(first.strip_prefix("Bearer ").unwrap())["sub"],
+        "test-user"
+    );
+
+    // The server rejects it: the refresh token is used, no second login.
+    auth.invalidate(&first).await.unwrap();
+    let second = auth
+        .metadata()
+        .await
+        .unwrap()
+        .get("flyte-authorization")
+        .unwrap()
+        .to_owned();
+    assert_ne!(first, second);
+    let stats = idp.stats();
+    assert_eq!(stats["token_by_grant"]["authorization_code"], 1, "{stats}");
+    assert_eq!(stats["token_by_grant"]["refresh_token"], 1, "{stats}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pkce_ignores_stray_requests_and_foreign_state() {
+    let idp = Idp::start(&[EPHEMERAL_REDIRECT]);
+    let (auth, prompts) = interactive(&idp, "Pkce", json!({}));
+    let login = tokio::spawn({
+        let auth = auth.clone();
+        async move { auth.metadata().await }
+    });
+    let url = login_url(
+        tokio::task::spawn_blocking(move || next_prompt(&prompts))
+            .await
+            .unwrap(),
+    );
+    let redirect = param(&url, "redirect_uri");
+    let origin = redirect.trim_end_matches("/callback");
+    let probe = scripted_browser();
+    let favicon = probe
+        .get(format!("{origin}/favicon.ico"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(favicon.status(), 404);
+    let forged = probe
+        .get(format!("{redirect}?code=attacker-code&state=not-the-state"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 400);
+    assert!(!login.is_finished(), "neither request may end the wait");
+    assert_eq!(complete_browser_login(&url).await, 200);
+    login.await.unwrap().unwrap();
+    assert_eq!(
+        idp.stats()["token_by_grant"]["authorization_code"],
+        1,
+        "the forged code was never exchanged"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pkce_error_callback_is_reported_with_the_servers_description() {
+    let idp = Idp::start(&[EPHEMERAL_REDIRECT]);
+    let (auth, prompts) = interactive(&idp, "Pkce", json!({}));
+    let login = tokio::spawn({
+        let auth = auth.clone();
+        async move { auth.metadata().await }
+    });
+    let url = login_url(
+        tokio::task::spawn_blocking(move || next_prompt(&prompts))
+            .await
+            .unwrap(),
+    );
+    // The person refuses: stop at the IdP's first interaction and abort it.
+    let follow = scripted_browser(); // (also installs the test's TLS crypto provider)
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut next = url.clone();
+    let interaction = loop {
+        let r = browser.get(&next).send().await.unwrap();
+        let location = r.headers()["location"].to_str().unwrap().to_owned();
+        let location = if location.starts_with('/') {
+            format!("{}{location}", idp.url)
+        } else {
+            location
+        };
+        if location.contains("/interaction/") {
+            break location;
+        }
+        next = location;
+    };
+    // Walk the abort with the same cookie jar, one redirect at a time, until the callback.
+    let mut next = format!("{interaction}/abort");
+    for _ in 0..10 {
+        let r = browser.get(&next).send().await.unwrap();
+        match r.headers().get("location") {
+            Some(l) => {
+                let l = l.to_str().unwrap();
+                next = if l.starts_with('/') {
+                    format!("{}{l}", idp.url)
+                } else {
+                    l.to_owned()
+                };
+                if next.contains("/callback") {
+                    let page = follow.get(&next).send().await.unwrap();
+                    assert_eq!(page.status(), 400);
+                    break;
+                }
+            }
+            None => break,
+        }
+    }
+    let e = login.await.unwrap().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Authentication, "{e}");
+    assert_eq!(e.oauth_error(), Some("access_denied"));
+    assert!(
+        e.message().contains("aborted"),
+        "the server's description: {e}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pkce_gives_up_after_its_timeout() {
+    let idp = Idp::start(&[EPHEMERAL_REDIRECT]);
+    let (auth, _prompts) = interactive(&idp, "Pkce", json!({"pkceConfig": {"timeout": "1s"}}));
+    let e = auth.metadata().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    assert!(e.message().contains("pkceConfig.timeout"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pkce_port_in_use_is_a_clear_error_before_any_prompt() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+    let redirect = format!("http://127.0.0.1:{port}/callback");
+    let idp = Idp::start(&[("FLYTE_REDIRECT_URI", &redirect)]);
+    let (auth, prompts) = interactive(&idp, "Pkce", json!({}));
+    let e = auth.metadata().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Network, "{e}");
+    assert!(
+        e.message().contains(&port.to_string()) && e.message().contains("another login"),
+        "{e}"
+    );
+    assert!(
+        prompts.try_recv().is_err(),
+        "no browser prompt when the port is busy"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn non_interactive_mode_says_to_log_in_instead_of_prompting() {
+    let idp = Idp::start(&[EPHEMERAL_REDIRECT]);
+    let (auth, prompts) = interactive(&idp, "Pkce", json!({"interactive": false}));
+    let e = auth.metadata().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::LoginRequired, "{e}");
+    assert!(e.message().contains("flyteauth login"), "{e}");
+    assert!(prompts.try_recv().is_err());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pkce_falls_back_to_a_new_login_when_the_refresh_token_is_refused() {
+    let idp = Idp::start(&[
+        EPHEMERAL_REDIRECT,
+        ("IDP_ACCESS_TOKEN_TTL", "2"),
+        ("IDP_REFRESH_TOKEN_TTL", "3"),
+    ]);
+    let (auth, prompts) = interactive(&idp, "Pkce", json!({}));
+    let prompts = std::sync::Arc::new(std::sync::Mutex::new(prompts));
+    let login = |auth: Authenticator| tokio::spawn(async move { auth.metadata().await });
+    let next = |prompts: std::sync::Arc<std::sync::Mutex<mpsc::Receiver<Prompt>>>| {
+        tokio::task::spawn_blocking(move || next_prompt(&prompts.lock().unwrap()))
+    };
+    let first = login(auth.clone());
+    let url = login_url(next(prompts.clone()).await.unwrap());
+    complete_browser_login(&url).await;
+    let first = first
+        .await
+        .unwrap()
+        .unwrap()
+        .get("flyte-authorization")
+        .unwrap()
+        .to_owned();
+    // Both the access and the refresh token expire at the IdP.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    let second = login(auth.clone());
+    let url = login_url(next(prompts.clone()).await.unwrap());
+    complete_browser_login(&url).await;
+    let second = second
+        .await
+        .unwrap()
+        .unwrap()
+        .get("flyte-authorization")
+        .unwrap()
+        .to_owned();
+    assert_ne!(first, second);
+    let stats = idp.stats();
+    assert_eq!(
+        stats["token_by_grant"]["refresh_token"], 1,
+        "the refused refresh: {stats}"
+    );
+    assert_eq!(
+        stats["token_by_grant"]["authorization_code"], 2,
+        "then a new login: {stats}"
+    );
+}
