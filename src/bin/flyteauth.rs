@@ -1,0 +1,160 @@
+//! `flyteauth`: log in to Flyte once, for every tool on this machine.
+//!
+//! ```text
+//! flyteauth login    run the configured interactive flow (PKCE or device) and cache the tokens
+//! flyteauth token    print the current access token (for another tool's `command`)
+//! flyteauth logout   forget the cached tokens
+//! flyteauth status   show the configuration and the cached login, never the tokens
+//! ```
+//!
+//! The configuration comes from `--config`, else Flyte's own lookup (`$FLYTECTL_CONFIG`,
+//! `~/.flyte/config.yaml`) with the `FLYTE_*` overrides, exactly as the library reads it.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use flyteauth::cache::KeyringCache;
+use flyteauth::{AuthType, Authenticator, CallOptions, Config, TokenCacheKind};
+
+#[derive(Parser)]
+#[command(
+    name = "flyteauth",
+    version,
+    about = "Log in to Flyte once, for every tool on this machine"
+)]
+struct Cli {
+    /// Flyte config file (default: $FLYTECTL_CONFIG, else ~/.flyte/config.yaml).
+    #[arg(long, short = 'c', global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the configured interactive flow (PKCE or device flow) and cache the tokens.
+    Login,
+    /// Print the current access token on stdout (logging in first if needed), for use as
+    /// another tool's `command` (that tool adds the `Bearer ` prefix itself).
+    Token {
+        /// Print the whole header instead (`key: value`), e.g. for curl -H.
+        #[arg(long)]
+        header: bool,
+        /// Fail instead of asking a person to log in.
+        #[arg(long)]
+        non_interactive: bool,
+    },
+    /// Forget the cached tokens of this endpoint.
+    Logout,
+    /// Show the configuration and the cached login (never the tokens).
+    Status,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("flyteauth: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), flyteauth::Error> {
+    let config = Config::from_flyte_config(cli.config.as_deref())?;
+    match cli.command {
+        Command::Status => {
+            status(&config);
+            Ok(())
+        }
+        Command::Logout => {
+            let endpoint = config.endpoint.clone().unwrap_or_default();
+            Authenticator::new(config)?.logout_blocking()?;
+            eprintln!("flyteauth: logged out of {endpoint}");
+            Ok(())
+        }
+        Command::Login => {
+            let endpoint = config.endpoint.clone().unwrap_or_default();
+            let cached = where_cached(&config);
+            let auth = Authenticator::new(config)?;
+            auth.login_blocking(&CallOptions::default())?;
+            eprintln!("flyteauth: logged in to {endpoint} ({cached})");
+            Ok(())
+        }
+        Command::Token {
+            header,
+            non_interactive,
+        } => {
+            let auth = Authenticator::new(config)?;
+            if non_interactive {
+                auth.set_interactive(false);
+            }
+            let metadata = auth.metadata_blocking(None)?;
+            let (key, value) = metadata.iter().next().ok_or_else(|| {
+                flyteauth::Error::new(flyteauth::ErrorKind::Internal, "no header was produced")
+            })?;
+            if header {
+                println!("{key}: {value}");
+            } else {
+                println!("{}", value.strip_prefix("Bearer ").unwrap_or(value));
+            }
+            Ok(())
+        }
+    }
+}
+
+fn where_cached(config: &Config) -> String {
+    match (&config.endpoint, config.token_cache, config.auth_type) {
+        (Some(ep), TokenCacheKind::Keyring, AuthType::Pkce | AuthType::DeviceFlow) => {
+            format!(
+                "tokens cached in the OS keyring, service \"{}\"",
+                ep.replace("dns:///", "")
+            )
+        }
+        _ => "tokens not cached: this flow needs no login".to_owned(),
+    }
+}
+
+fn status(config: &Config) {
+    println!(
+        "endpoint:   {}",
+        config.endpoint.as_deref().unwrap_or("(not set)")
+    );
+    println!("authType:   {}", config.auth_type.as_str());
+    let interactive = matches!(config.auth_type, AuthType::Pkce | AuthType::DeviceFlow);
+    let Some(endpoint) = config.endpoint.as_deref().filter(|_| interactive) else {
+        println!("login:      not needed for {}", config.auth_type.as_str());
+        return;
+    };
+    if config.token_cache == TokenCacheKind::Memory {
+        println!("login:      tokenCache is \"memory\": nothing is cached between processes");
+        return;
+    }
+    let cache = KeyringCache::new(endpoint);
+    println!("keyring:    service \"{}\"", cache.service());
+    match cache.load() {
+        None => println!("login:      none cached (run `flyteauth login`)"),
+        Some(token) => {
+            let access = if token.secret().is_empty() {
+                "none".to_owned()
+            } else {
+                match token.lifetime {
+                    Some(l) if l.is_zero() => "expired".to_owned(),
+                    Some(l) => format!("valid for {}s more", l.as_secs()),
+                    None => "present (expiry unknown)".to_owned(),
+                }
+            };
+            println!("access:     {access}");
+            println!(
+                "refresh:    {}",
+                if token.refresh_token.is_some() {
+                    "present"
+                } else {
+                    "none"
+                }
+            );
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! The `flyteauth` CLI, as a user runs it, against the real IdP; and the "no keyring at all"
+//! case: with no D-Bus session the device login still works, with one warning.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use common::{answer_device_code, jwt_claims, Idp};
+
+fn config_file(
+    dir: &tempfile::TempDir,
+    idp: &Idp,
+    auth_type: &str,
+    extra: &str,
+) -> std::path::PathBuf {
+    let path = dir.path().join("config.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "admin:\n  endpoint: dns:///{}\n  insecure: true\n  authType: {auth_type}\n{extra}",
+            idp.endpoint
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn cli() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flyteauth"));
+    // No session bus: every keyring call fails, which must only cost a warning.
+    cmd.env(
+        "DBUS_SESSION_BUS_ADDRESS",
+        "unix:path=/nonexistent/flyteauth-test-bus",
+    )
+    .env_remove("BROWSER");
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn device_login_without_any_keyring_works_with_one_warning() {
+    let idp = Idp::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_file(&dir, &idp, "DeviceFlow", "");
+    let mut child = cli()
+        .arg("--config")
+        .arg(&config)
+        .arg("token")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(code) = line
+                .trim()
+                .strip_prefix("(code ")
+                .and_then(|c| c.strip_suffix(')'))
+            {
+                let _ = tx.send(code.to_owned());
+            }
+            lines.push(line);
+        }
+        lines
+    });
+    let code =
+        tokio::task::spawn_blocking(move || rx.recv_timeout(std::time::Duration::from_secs(20)))
+            .await
+            .unwrap()
+            .expect("the device code on stderr");
+    answer_device_code(&idp.url, &code, true).await;
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = reader.join().unwrap().join("\n");
+    assert!(output.status.success(), "stderr: {stderr}");
+    let token = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(jwt_claims(token.trim())["sub"], "test-user");
+    let warnings = stderr.matches("keyring is not usable").count();
+    assert_eq!(warnings, 1, "exactly one keyring warning:\n{stderr}");
+    assert!(
+        !stderr.contains(token.trim()),
+        "the token must not be on stderr"
+    );
+}
+
+#[test]
+fn status_and_token_for_client_credentials_need_no_login() {
+    let idp = Idp::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_file(
+        &dir,
+        &idp,
+        "ClientSecret",
+        &format!(
+            "  clientId: {}\n  clientSecretEnvVar: TEST_CLI_SECRET\n",
+            common::CLIENT_ID
+        ),
+    );
+    let status = cli()
+        .arg("-c")
+        .arg(&config)
+        .arg("status")
+        .env("TEST_CLI_SECRET", common::CLIENT_SECRET)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(status.stdout).unwrap();
+    assert!(status.status.success());
+    assert!(
+        text.contains("authType:   ClientSecret") && text.contains("not needed"),
+        "{text}"
+    );
+    let token = cli()
+        .arg("-c")
+        .arg(&config)
+        .args(["token", "--header"])
+        .env("TEST_CLI_SECRET", common::CLIENT_SECRET)
+        .output()
+        .unwrap();
+    assert!(
+        token.status.success(),
+        "{}",
+        String::from_utf8_lossy(&token.stderr)
+    );
+    let line = String::from_utf8(token.stdout).unwrap();
+    assert!(line.starts_with("flyte-authorization: Bearer ey"), "{line}");
+}
+
+#[test]
+fn token_non_interactive_fails_with_a_hint_instead_of_prompting() {
+    let idp = Idp::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_file(&dir, &idp, "Pkce", "  tokenCache: memory\n");
+    let out = cli()
+        .arg("-c")
+        .arg(&config)
+        .args(["token", "--non-interactive"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("login required") && stderr.contains("flyteauth login"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("http://127.0.0.1"),
+        "no login URL was shown: {stderr}"
+    );
+}
+
+#[test]
+fn a_bad_config_names_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.yaml");
+    std::fs::write(&path, "admin:\n  endpoint: x.io\n  authTyp: Pkce\n").unwrap();
+    let out = cli().arg("-c").arg(&path).arg("status").output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8(out.stderr).unwrap().contains("authTyp"));
+}
