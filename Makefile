@@ -21,7 +21,7 @@ CFLAGS_DEMO := -std=c11 -O2 -Wall -Wextra -Werror -pedantic -I$(ROOT)/include
 
 SHELL       := /bin/bash
 
-.PHONY: pkgconfig build lib header check-header cbindgen fixture lint test test-rust test-c test-pkgconfig \
+.PHONY: pkgconfig build lib header check-header cbindgen fixture lint test test-rust test-keyring test-c test-pkgconfig \
         demo bench install clean
 
 build: lib check-header $(RELEASE)/pkgconfig/flyteauth.pc
@@ -66,12 +66,26 @@ lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
-test: lint check-header fixture test-rust test-c test-pkgconfig
+test: lint check-header fixture test-rust test-keyring test-c test-pkgconfig
 	@echo "make test: all suites passed"
 
 test-rust: fixture
 	$(CARGO) test --all-targets
 	$(CARGO) test --doc
+
+# Python keyring (what pyflyte uses) for the interop tests.
+PYENV := target/pyenv
+$(PYENV)/.installed:
+	python3 -m venv $(PYENV)
+	$(PYENV)/bin/pip install --quiet --disable-pip-version-check keyring secretstorage
+	touch $@
+
+# The keyring cache against a real Secret Service (gnome-keyring on a private session bus),
+# PKCE through real headless Chromium, and interop with Python keyring.
+test-keyring: fixture $(PYENV)/.installed
+	scripts/with-keyring env FLYTEAUTH_TEST_PYTHON=$(ROOT)/$(PYENV)/bin/python \
+	    BROWSER=$(ROOT)/scripts/headless-browser \
+	    $(CARGO) test --test keyring -- --ignored --test-threads 1
 
 test-c: fixture
 	bash tests/c/run.sh

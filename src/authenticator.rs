@@ -610,11 +610,12 @@ impl Inner {
     }
 }
 
-/// Whether a token loaded from the keyring can be used as it is: it has an access token, and
-/// it is not expired or about to (an opaque token of unknown lifetime is used until the
-/// server rejects it, as pyflyte does).
+/// Whether a token loaded from the keyring can be used as it is: it has an access token that
+/// has not expired (its refresh point then follows the usual rule on what is left of its
+/// life; an opaque token of unknown lifetime is used until the server rejects it, as pyflyte
+/// does).
 fn cached_token_usable(token: &Token) -> bool {
-    !token.secret().is_empty() && token.lifetime.is_none_or(|l| l > MIN_REFRESH_LEAD)
+    !token.secret().is_empty() && token.lifetime.is_none_or(|l| !l.is_zero())
 }
 
 /// How long before expiry to refresh: `tokenRefreshWindow` if set, else 10% of the lifetime

@@ -200,7 +200,7 @@ async fn pkce_login_then_a_rejected_token_is_replaced_with_the_refresh_token() {
         .get("flyte-authorization")
         .unwrap()
         .to_owned();
-    assert_ne!(first, second);
+    assert!(first != second, "the token was not replaced");
     let stats = idp.stats();
     assert_eq!(stats["token_by_grant"]["authorization_code"], 1, "{stats}");
     assert_eq!(stats["token_by_grant"]["refresh_token"], 1, "{stats}");
@@ -381,7 +381,7 @@ async fn pkce_falls_back_to_a_new_login_when_the_refresh_token_is_refused() {
         .get("flyte-authorization")
         .unwrap()
         .to_owned();
-    assert_ne!(first, second);
+    assert!(first != second, "the token was not replaced");
     let stats = idp.stats();
     assert_eq!(
         stats["token_by_grant"]["refresh_token"], 1,

@@ -1,0 +1,264 @@
+//! The token cache in a real Secret Service (gnome-keyring on a private D-Bus session), PKCE
+//! through a real headless Chromium, and interop with Python keyring (what pyflyte uses).
+//!
+//! These need the session bus, gnome-keyring, Chromium and a Python with `keyring`, so they
+//! are `#[ignore]`d for a plain `cargo test`; `make test` runs them with everything in place:
+//!
+//! ```sh
+//! scripts/with-keyring env FLYTEAUTH_TEST_PYTHON=target/pyenv/bin/python \
+//!     BROWSER=scripts/headless-browser cargo test --test keyring -- --ignored --test-threads 1
+//! ```
+
+mod common;
+
+use std::process::Command;
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+
+use common::{answer_device_code, jwt_claims, Idp};
+use flyteauth::{Authenticator, Prompt};
+use serde_json::json;
+
+fn python(code: &str) -> String {
+    let py = std::env::var("FLYTEAUTH_TEST_PYTHON").expect(
+        "FLYTEAUTH_TEST_PYTHON: a Python with keyring and secretstorage (make test sets it)",
+    );
+    let out = Command::new(py).arg("-c").arg(code).output().unwrap();
+    assert!(
+        out.status.success(),
+        "python failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+fn py_get(service: &str, user: &str) -> String {
+    python(&format!(
+        "import keyring; print(keyring.get_password({service:?}, {user:?}) or '')"
+    ))
+}
+
+fn py_set(service: &str, user: &str, value: &str) {
+    python(&format!(
+        "import keyring; keyring.set_password({service:?}, {user:?}, {value:?})"
+    ));
+}
+
+/// How many Secret Service items match service + username (duplicates would be > 1).
+fn py_count(service: &str, user: &str) -> usize {
+    python(&format!(
+        "import secretstorage; c = secretstorage.dbus_init(); \
+         col = secretstorage.get_default_collection(c); \
+         print(len(list(col.search_items({{'service': {service:?}, 'username': {user:?}}}))))"
+    ))
+    .parse()
+    .unwrap()
+}
+
+struct Prompts(Arc<Mutex<mpsc::Receiver<Prompt>>>);
+
+impl Prompts {
+    fn next(&self) -> Prompt {
+        self.0
+            .lock()
+            .unwrap()
+            .recv_timeout(Duration::from_secs(30))
+            .expect("a login prompt")
+    }
+    fn none(&self) -> bool {
+        self.0.lock().unwrap().try_recv().is_err()
+    }
+}
+
+fn authenticator(idp: &Idp, auth_type: &str, extra: serde_json::Value) -> (Authenticator, Prompts) {
+    let mut cfg = json!({"endpoint": idp.endpoint, "insecure": true, "authType": auth_type});
+    for (k, v) in extra.as_object().unwrap() {
+        cfg[k] = v.clone();
+    }
+    let auth = Authenticator::from_json(&cfg.to_string()).unwrap();
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    auth.set_prompt_callback(Some(Arc::new(move |p: &Prompt| {
+        let _ = tx.lock().unwrap().send(p.clone());
+    })));
+    (auth, Prompts(Arc::new(Mutex::new(rx))))
+}
+
+async fn device_login(idp: &Idp, auth: &Authenticator, prompts: &Prompts) -> String {
+    let login = tokio::spawn({
+        let auth = auth.clone();
+        async move { auth.metadata().await }
+    });
+    let code = match prompts.next() {
+        Prompt::DeviceCode { user_code, .. } => user_code,
+        other => panic!("{other:?}"),
+    };
+    answer_device_code(&idp.url, &code, true).await;
+    let md = login.await.unwrap().unwrap();
+    md.get("flyte-authorization").unwrap().to_owned()
+}
+
+fn grants(idp: &Idp, grant: &str) -> u64 {
+    idp.stats()["token_by_grant"][grant].as_u64().unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Secret Service: run by `make test` under scripts/with-keyring"]
+async fn a_device_login_is_cached_in_flytekits_layout_and_reused() {
+    let idp = Idp::start(&[]);
+    let (first, prompts) = authenticator(&idp, "DeviceFlow", json!({}));
+    let header = device_login(&idp, &first, &prompts).await;
+    let token = header.strip_prefix("Bearer ").unwrap();
+    // Python keyring (pyflyte) sees it under flytekit's service and usernames.
+    assert!(
+        py_get(&idp.endpoint, "access_token") == token,
+        "Python reads our access token"
+    );
+    assert!(!py_get(&idp.endpoint, "refresh_token").is_empty());
+    // A second authenticator (another process, in effect) logs in with no prompt at all.
+    let (second, prompts2) = authenticator(&idp, "DeviceFlow", json!({"interactive": false}));
+    let md = second.metadata().await.unwrap();
+    assert!(
+        md.get("flyte-authorization") == Some(header.as_str()),
+        "not the expected token (values not shown)"
+    );
+    assert!(prompts2.none());
+    assert!(grants(&idp, "urn:ietf:params:oauth:grant-type:device_code") >= 1);
+    let before = idp.stats()["token_requests"].as_u64().unwrap();
+    second.metadata().await.unwrap();
+    assert_eq!(
+        idp.stats()["token_requests"].as_u64().unwrap(),
+        before,
+        "no token request"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Secret Service and Chromium: run by `make test`"]
+async fn pkce_through_real_chromium_then_cache_refresh_and_relogin() {
+    assert!(
+        std::env::var("BROWSER").is_ok_and(|b| b.contains("headless-browser")),
+        "BROWSER must be scripts/headless-browser"
+    );
+    let idp = Idp::start(&[
+        ("FLYTE_REDIRECT_URI", "http://127.0.0.1/callback"),
+        ("IDP_ACCESS_TOKEN_TTL", "3"),
+        ("IDP_REFRESH_TOKEN_TTL", "8"),
+    ]);
+    // 1. Login through Chromium; the tokens land in the keyring.
+    let (first, prompts) = authenticator(&idp, "Pkce", json!({}));
+    let header = first
+        .metadata()
+        .await
+        .unwrap()
+        .get("flyte-authorization")
+        .unwrap()
+        .to_owned();
+    assert!(matches!(prompts.next(), Prompt::Browser { .. }));
+    assert_eq!(
+        jwt_claims(header.strip_prefix("Bearer ").unwrap())["sub"],
+        "test-user"
+    );
+    assert_eq!(grants(&idp, "authorization_code"), 1);
+    assert!(
+        py_get(&idp.endpoint, "access_token") == header.strip_prefix("Bearer ").unwrap(),
+        "the login is in the keyring"
+    );
+
+    // 2. A second authenticator reuses them: no browser, no token request.
+    let (second, prompts2) = authenticator(&idp, "Pkce", json!({}));
+    assert!(
+        second.metadata().await.unwrap().get("flyte-authorization") == Some(header.as_str()),
+        "not the expected token (values not shown)"
+    );
+    assert!(prompts2.none(), "no browser for a cached login");
+
+    // 3. After expiry: the refresh-token grant, still no browser.
+    tokio::time::sleep(Duration::from_millis(3200)).await;
+    let refreshed = second
+        .metadata()
+        .await
+        .unwrap()
+        .get("flyte-authorization")
+        .unwrap()
+        .to_owned();
+    assert!(refreshed != header, "the token was not replaced");
+    assert_eq!(grants(&idp, "refresh_token"), 1);
+    assert!(prompts2.none());
+
+    // 4. Refresh token gone (expired at the IdP): a new login through Chromium.
+    tokio::time::sleep(Duration::from_millis(9000)).await;
+    let relogin = second
+        .metadata()
+        .await
+        .unwrap()
+        .get("flyte-authorization")
+        .unwrap()
+        .to_owned();
+    assert!(matches!(prompts2.next(), Prompt::Browser { .. }));
+    assert!(relogin != refreshed, "the token was not replaced");
+    assert_eq!(grants(&idp, "authorization_code"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Secret Service and Python keyring: run by `make test`"]
+async fn tokens_written_by_python_keyring_are_used_without_a_login() {
+    let idp = Idp::start(&[]);
+    // Get a real token (memory only), then store it the way flytekit does.
+    let (source, prompts) = authenticator(&idp, "DeviceFlow", json!({"tokenCache": "memory"}));
+    let header = device_login(&idp, &source, &prompts).await;
+    py_set(
+        &idp.endpoint,
+        "access_token",
+        header.strip_prefix("Bearer ").unwrap(),
+    );
+    let (reader, prompts2) = authenticator(&idp, "DeviceFlow", json!({"interactive": false}));
+    assert!(
+        reader.metadata().await.unwrap().get("flyte-authorization") == Some(header.as_str()),
+        "not the expected token (values not shown)"
+    );
+    assert!(prompts2.none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Secret Service and Python keyring: run by `make test`"]
+async fn a_later_python_write_replaces_ours_instead_of_duplicating_it() {
+    let idp = Idp::start(&[]);
+    let (auth, prompts) = authenticator(&idp, "DeviceFlow", json!({}));
+    device_login(&idp, &auth, &prompts).await;
+    assert_eq!(py_count(&idp.endpoint, "access_token"), 1);
+    py_set(&idp.endpoint, "access_token", "written-by-python");
+    assert_eq!(
+        py_count(&idp.endpoint, "access_token"),
+        1,
+        "Python replaced our item"
+    );
+    let (reader, _) = authenticator(&idp, "DeviceFlow", json!({"interactive": false}));
+    assert!(
+        reader.metadata().await.unwrap().get("flyte-authorization")
+            == Some("Bearer written-by-python"),
+        "not the expected token (values not shown)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Secret Service and Python keyring: run by `make test`"]
+async fn flytectls_cached_login_is_read() {
+    let idp = Idp::start(&[]);
+    let (source, prompts) = authenticator(&idp, "DeviceFlow", json!({"tokenCache": "memory"}));
+    let header = device_login(&idp, &source, &prompts).await;
+    let token = header.strip_prefix("Bearer ").unwrap();
+    let blob =
+        json!({"access_token": token, "token_type": "Bearer", "expiry": "2999-01-01T00:00:00Z"});
+    py_set(
+        "flytectl",
+        &format!("dns:///{}:flytectl-user", idp.endpoint),
+        &blob.to_string(),
+    );
+    let (reader, prompts2) = authenticator(&idp, "DeviceFlow", json!({"interactive": false}));
+    assert!(
+        reader.metadata().await.unwrap().get("flyte-authorization") == Some(header.as_str()),
+        "not the expected token (values not shown)"
+    );
+    assert!(prompts2.none());
+}
