@@ -354,8 +354,8 @@ static void test_version(void) {
 }
 
 static void test_status_str(void) {
-    const char *names[12];
-    for (int i = 0; i <= 11; i++) {
+    const char *names[13];
+    for (int i = 0; i <= 12; i++) {
         names[i] = flyteauth_status_str(i);
         CHECK(names[i] != NULL);
         if (names[i] == NULL)
@@ -363,8 +363,8 @@ static void test_status_str(void) {
         CHECK(*names[i] != '\0');
         CHECK(strcmp(names[i], "unknown status") != 0);
     }
-    for (int i = 0; i <= 11; i++)
-        for (int j = i + 1; j <= 11; j++)
+    for (int i = 0; i <= 12; i++)
+        for (int j = i + 1; j <= 12; j++)
             if (names[i] != NULL && names[j] != NULL && strcmp(names[i], names[j]) == 0) {
                 char buf[128];
                 snprintf(buf, sizeof buf, "status_str(%d) and status_str(%d) are both \"%s\"", i,
@@ -373,7 +373,7 @@ static void test_status_str(void) {
             }
     CHECK_STR_EQ(flyteauth_status_str(FLYTEAUTH_OK), "ok");
     CHECK_STR_EQ(flyteauth_status_str(FLYTEAUTH_ERR_AUTHENTICATION), "authentication error");
-    CHECK_STR_EQ(flyteauth_status_str(12), "unknown status");
+    CHECK_STR_EQ(flyteauth_status_str(13), "unknown status");
     CHECK_STR_EQ(flyteauth_status_str(-1), "unknown status");
     CHECK_STR_EQ(flyteauth_status_str(1000), "unknown status");
     /* The numbers are part of the ABI. */
@@ -389,6 +389,7 @@ static void test_status_str(void) {
     CHECK_INT_EQ(FLYTEAUTH_ERR_INTERNAL, 9);
     CHECK_INT_EQ(FLYTEAUTH_ERR_PROTOCOL, 10);
     CHECK_INT_EQ(FLYTEAUTH_ERR_UNSUPPORTED, 11);
+    CHECK_INT_EQ(FLYTEAUTH_ERR_LOGIN_REQUIRED, 12);
 }
 
 static void test_happy_path(void) {
@@ -769,18 +770,46 @@ static void test_protocol_error(void) {
     flyteauth_authenticator_free(a);
 }
 
-static void test_unsupported(void) {
-    /* Pkce is configured correctly but not available in this build: reported on fetch, before
-     * any I/O. */
-    flyteauth_authenticator *a =
-        MUST_NEW("{\"endpoint\": \"127.0.0.1:9\", \"insecure\": true, \"authType\": \"Pkce\"}");
+static int prompts_seen;
+
+static void count_prompt(void *user_data, flyteauth_prompt_kind kind, const char *url,
+                         const char *user_code) {
+    (void)kind;
+    (void)url;
+    (void)user_code;
+    (*(int *)user_data)++;
+}
+
+static void test_login_required(void) {
+    /* A PKCE authenticator that must never prompt: a needed login is LOGIN_REQUIRED, the
+     * prompt callback is never called, and nothing is cached anywhere. */
+    if (!have_fixture()) {
+        return;
+    }
+    char json[512];
+    snprintf(json, sizeof json,
+             "{\"endpoint\": \"%s\", \"insecure\": true, \"authType\": \"Pkce\","
+             " \"tokenCache\": \"memory\"}",
+             getenv("FLYTEAUTH_IDP_ENDPOINT"));
+    flyteauth_authenticator *a = MUST_NEW(json);
     if (a == NULL)
         return;
-    flyteauth_error *err = EXPECT_FETCH_ERROR(a, 0, FLYTEAUTH_ERR_UNSUPPORTED);
+    prompts_seen = 0;
+    CHECK_INT_EQ(flyteauth_authenticator_set_prompt_callback(a, count_prompt, &prompts_seen, NULL),
+                 FLYTEAUTH_OK);
+    CHECK_INT_EQ(flyteauth_authenticator_set_interactive(a, 0, NULL), FLYTEAUTH_OK);
+    flyteauth_error *err = EXPECT_FETCH_ERROR(a, 0, FLYTEAUTH_ERR_LOGIN_REQUIRED);
     if (err != NULL) {
-        CHECK_CONTAINS(flyteauth_error_message(err), "Pkce");
+        CHECK_CONTAINS(flyteauth_error_message(err), "flyteauth login");
         flyteauth_error_free(err);
     }
+    CHECK_INT_EQ(prompts_seen, 0);
+    /* Clearing the callback is allowed too. */
+    CHECK_INT_EQ(flyteauth_authenticator_set_prompt_callback(a, NULL, NULL, NULL), FLYTEAUTH_OK);
+    CHECK_INT_EQ(flyteauth_authenticator_set_prompt_callback(NULL, count_prompt, NULL, NULL),
+                 FLYTEAUTH_ERR_INVALID_ARGUMENT);
+    CHECK_INT_EQ(flyteauth_authenticator_set_interactive(NULL, 1, NULL),
+                 FLYTEAUTH_ERR_INVALID_ARGUMENT);
     flyteauth_authenticator_free(a);
 }
 
@@ -1546,7 +1575,7 @@ static const struct test_case TESTS[] = {
     {"network_error", test_network_error},
     {"discovery_error", test_discovery_error},
     {"protocol_error", test_protocol_error},
-    {"unsupported", test_unsupported},
+    {"login_required", test_login_required},
     {"command_error", test_command_error},
     {"command_bad_token", test_command_bad_token},
     {"command_happy_path", test_command_happy_path},
