@@ -583,3 +583,19 @@ async fn invalidate_refreshes_only_a_current_value() {
         Some("Bearer tok-3")
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn device_flow_without_a_device_endpoint_says_to_use_pkce() {
+    // flytekit test_get_authenticator_deviceflow: no device endpoint is an error.
+    let server = MockServer::start().await;
+    mount_discovery(&server, "authorization").await; // its metadata has no device endpoint
+    let cfg = json!({"endpoint": server.uri(), "insecure": true, "authType": "DeviceFlow",
+                     "tokenCache": "memory"});
+    let auth = Authenticator::from_json(&cfg.to_string()).unwrap();
+    let e = auth.metadata().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Discovery, "{e}");
+    assert!(
+        e.message().contains("device_authorization_endpoint") && e.message().contains("Pkce"),
+        "{e}"
+    );
+}
