@@ -30,6 +30,10 @@ fn fixture_dir() -> PathBuf {
 impl Idp {
     /// Start the fixture with extra environment (`IDP_*`, `FLYTE_*`, see its README).
     pub fn start(env: &[(&str, &str)]) -> Idp {
+        // One start at a time per test binary: a dozen node processes generating RSA keys at
+        // once on a 2-core machine can take longer than the readiness timeout.
+        static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one_at_a_time = STARTING.lock().unwrap_or_else(|p| p.into_inner());
         let dir = fixture_dir();
         assert!(
             dir.join("node_modules").is_dir(),
@@ -58,8 +62,8 @@ impl Idp {
             let _ = std::io::copy(&mut reader, &mut std::io::sink());
         });
         let line = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the IdP fixture did not print its ready line within 30 s");
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the IdP fixture did not print its ready line within 60 s");
         let ready: serde_json::Value =
             serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad ready line {line:?}: {e}"));
         let port = ready["port"].as_u64().expect("port in ready line") as u16;
