@@ -52,6 +52,14 @@ impl Idp {
             .spawn()
             .expect("start node (is Node.js installed?)");
         let stdout = child.stdout.take().unwrap();
+        // From here on the process is owned by an `Idp`, so a failed start (a panic below)
+        // still kills it instead of leaving an orphan that holds the test's stderr open.
+        let mut idp = Idp {
+            child,
+            url: String::new(),
+            endpoint: String::new(),
+            port: 0,
+        };
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             let mut reader = BufReader::new(stdout);
@@ -66,16 +74,10 @@ impl Idp {
             .expect("the IdP fixture did not print its ready line within 60 s");
         let ready: serde_json::Value =
             serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad ready line {line:?}: {e}"));
-        let port = ready["port"].as_u64().expect("port in ready line") as u16;
-        Idp {
-            child,
-            url: ready["issuer"]
-                .as_str()
-                .expect("issuer in ready line")
-                .to_owned(),
-            endpoint: format!("127.0.0.1:{port}"),
-            port,
-        }
+        idp.port = ready["port"].as_u64().expect("port in ready line") as u16;
+        idp.url = ready["issuer"].as_str().expect("issuer in ready line").to_owned();
+        idp.endpoint = format!("127.0.0.1:{}", idp.port);
+        idp
     }
 
     /// The fixture's request counters (`GET /_test/stats`).
