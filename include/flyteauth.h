@@ -33,9 +33,11 @@
  * - Every object handed out has exactly one release function; all accept NULL.
  *
  * Ownership: flyteauth_authenticator (flyteauth_authenticator_free), flyteauth_metadata
- * (flyteauth_metadata_free), flyteauth_error (flyteauth_error_free). Strings returned by
- * accessors are owned by the object they came from. flyteauth_version and
- * flyteauth_status_str return static strings.
+ * (flyteauth_metadata_free), flyteauth_error (flyteauth_error_free), flyteauth_cancel
+ * (flyteauth_cancel_free). Strings returned by accessors are owned by the object they came
+ * from. flyteauth_version and flyteauth_status_str return static strings. A prompt
+ * callback's user_data belongs to the host; the library hands it back through the release
+ * function given with it.
  *
  * Blocking and threads: fetch_metadata, refresh and invalidate may block on the network (a
  * valid token is returned at once, without locking or allocating). They run on the
@@ -169,6 +171,11 @@ typedef struct flyteauth_metadata flyteauth_metadata;
  */
 typedef void (*flyteauth_prompt_callback)(void *user_data, flyteauth_prompt_kind kind, const char *url, const char *user_code);
 
+/**
+ * Releases a host's `user_data` once the library no longer needs it.
+ */
+typedef void (*flyteauth_release_callback)(void *user_data);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -249,12 +256,21 @@ flyteauth_status flyteauth_authenticator_fetch_metadata_ex(flyteauth_authenticat
 
 /**
  * The non-blocking form of `flyteauth_authenticator_fetch_metadata`: when the current
- * token is valid and not due for refresh, set `*out` (release it with
+ * token can be used now (valid, and either not due for refresh or inside its refresh window,
+ * in which case one background refresh is started), set `*out` (release it with
  * `flyteauth_metadata_free`) and return 1; otherwise set `*out` to NULL and return 0 without
  * waiting (call `flyteauth_authenticator_fetch_metadata` then). Never blocks, never fails:
  * NULL arguments return 0. Meant for bindings whose blocking calls are costly to set up.
  */
 int flyteauth_authenticator_try_fetch_metadata(flyteauth_authenticator *a, flyteauth_metadata **out);
+
+/**
+ * Whether `m` (obtained from `a`) is still `a`'s current metadata and fresh: 1 if so, 0 if
+ * not (or an argument is NULL). A binding may keep one `m` and reuse it for each call while
+ * this returns 1, then release it and fetch again; that avoids touching the shared
+ * reference count on every call. Never blocks.
+ */
+int flyteauth_authenticator_metadata_is_current(const flyteauth_authenticator *a, const flyteauth_metadata *m);
 
 /**
  * The number of headers in `m` (0 when `m` is NULL).
@@ -263,7 +279,9 @@ size_t flyteauth_metadata_len(const flyteauth_metadata *m);
 
 /**
  * The key of header `i` (lowercase, NUL-terminated), or NULL when `m` is NULL or `i` is out of
- * range. Owned by `m`: valid until `flyteauth_metadata_free(m)`.
+ * range. Owned by `m`: valid until `flyteauth_metadata_free(m)`. Header 0 is always the auth
+ * header (the one to pass to `flyteauth_authenticator_invalidate` when the server rejects
+ * it); `proxy-authorization`, when configured, comes after it.
  */
 const char *flyteauth_metadata_key(const flyteauth_metadata *m, size_t i);
 
@@ -332,10 +350,15 @@ void flyteauth_cancel_free(flyteauth_cancel *c);
 /**
  * Show login prompts the host's own way: `callback` is called with `user_data` whenever a
  * person must act (the PKCE login URL, or the device flow's URL and code). Prompts are always
- * written to stderr as well. A NULL `callback` removes the callback. `user_data` must stay
- * valid, and usable from any thread, until the callback is replaced or `a` is freed.
+ * written to stderr as well. A NULL `callback` removes the callback.
+ *
+ * `release` (may be NULL) is called exactly once with `user_data` when the library will no
+ * longer call `callback`: after the callback is replaced or removed and any prompt being
+ * shown has returned, or after `a` is freed and the work it started has finished. Free
+ * `user_data` there, not earlier. `callback`, `release` and `user_data` must be usable from
+ * any thread.
  */
-flyteauth_status flyteauth_authenticator_set_prompt_callback(flyteauth_authenticator *a, flyteauth_prompt_callback callback, void *user_data, flyteauth_error **err);
+flyteauth_status flyteauth_authenticator_set_prompt_callback(flyteauth_authenticator *a, flyteauth_prompt_callback callback, void *user_data, flyteauth_release_callback release, flyteauth_error **err);
 
 /**
  * Allow (`interactive` != 0) or forbid (0) asking a person to log in, overriding the

@@ -275,6 +275,29 @@ impl Authenticator {
         }
     }
 
+    /// The current snapshot if it can be used now, without waiting: fresh, or inside its
+    /// refresh window (then one background refresh is started). `None` when the caller must
+    /// go through [`Authenticator::metadata`].
+    pub fn usable_metadata(&self) -> Option<Arc<Metadata>> {
+        let current = self.inner.current.load_full()?;
+        if current.is_fresh() {
+            return Some(current);
+        }
+        if !current.is_usable(SystemTime::now()) {
+            return None;
+        }
+        // Starting the shared refresh only spawns a task; it never waits.
+        let _ = Inner::refresh_after(&self.inner, current.generation, RefreshMode::Expired);
+        Some(current)
+    }
+
+    /// Whether `metadata` is the current snapshot and still fresh: a binding that keeps a
+    /// snapshot can reuse it while this holds, without touching its reference count.
+    pub fn is_current(&self, metadata: &Metadata) -> bool {
+        let guard = self.inner.current.load();
+        matches!(&*guard, Some(m) if std::ptr::eq(Arc::as_ptr(m), metadata) && m.is_fresh())
+    }
+
     /// The headers for a call, obtaining or refreshing the token when needed.
     pub async fn metadata(&self) -> Result<Arc<Metadata>> {
         let now = SystemTime::now();
@@ -376,7 +399,7 @@ impl Authenticator {
 
     /// [`Authenticator::metadata`] for blocking callers, with a bound and a cancel token.
     pub fn metadata_blocking_with(&self, options: &CallOptions) -> Result<Arc<Metadata>> {
-        if let Some(m) = self.fresh_metadata() {
+        if let Some(m) = self.usable_metadata() {
             return Ok(m);
         }
         let this = self.clone();

@@ -21,16 +21,18 @@ pub struct Token {
 }
 
 impl Token {
-    /// A token with a known or unknown lifetime. When `lifetime` is `None` and the token is a
-    /// JWT, its `exp` claim is used.
+    /// A token with a known or unknown lifetime. When the token is a JWT with an `exp`
+    /// claim, the lifetime is at most what `exp` leaves (an IdP rounds `iat` down, so
+    /// `expires_in` counted from our request can end up to a second after `exp`).
     pub fn new(access_token: String, lifetime: Option<Duration>) -> Self {
-        let lifetime = lifetime.or_else(|| {
-            let exp = jwt_expiry(&access_token)?;
-            Some(
-                exp.duration_since(SystemTime::now())
-                    .unwrap_or(Duration::ZERO),
-            )
+        let until_exp = jwt_expiry(&access_token).map(|exp| {
+            exp.duration_since(SystemTime::now())
+                .unwrap_or(Duration::ZERO)
         });
+        let lifetime = match (lifetime, until_exp) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         Token {
             access_token,
             lifetime,
@@ -130,6 +132,14 @@ mod tests {
         let lifetime = t.lifetime.expect("lifetime from exp");
         assert!(lifetime > Duration::from_secs(3500) && lifetime <= Duration::from_secs(3600));
         assert_eq!(Token::new("opaque".into(), None).lifetime, None);
+        let short = Token::new(
+            jwt(&format!(r#"{{"exp":{in_an_hour}}}"#)),
+            Some(Duration::from_secs(7200)),
+        );
+        assert!(
+            short.lifetime.unwrap() <= Duration::from_secs(3600),
+            "exp wins when earlier"
+        );
         assert_eq!(
             Token::new("opaque".into(), Some(Duration::from_secs(5))).lifetime,
             Some(Duration::from_secs(5))

@@ -169,3 +169,31 @@ fn a_cancelled_call_returns_promptly_and_the_command_finishes_for_others() {
         ErrorKind::Cancelled
     );
 }
+
+#[test]
+fn is_current_holds_until_the_snapshot_is_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = dir.path().join("n");
+    let script = format!(
+        "n=$(cat {f} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {f}; echo tok-$n",
+        f = n.display()
+    );
+    let auth = command_auth(json!(["sh", "-c", script]), json!({}));
+    let first = auth.metadata_blocking(None).unwrap();
+    assert!(auth.is_current(&first));
+    assert!(auth
+        .usable_metadata()
+        .is_some_and(|m| std::sync::Arc::ptr_eq(&m, &first)));
+    auth.refresh_blocking(None).unwrap();
+    assert!(
+        !auth.is_current(&first),
+        "a replaced snapshot is no longer current"
+    );
+    let second = auth.usable_metadata().unwrap();
+    assert!(auth.is_current(&second));
+    assert_eq!(
+        first.get("authorization"),
+        Some("Bearer tok-1"),
+        "old snapshots stay readable"
+    );
+}

@@ -415,7 +415,8 @@ pub extern "C" fn flyteauth_authenticator_fetch_metadata_ex(
 }
 
 /// The non-blocking form of `flyteauth_authenticator_fetch_metadata`: when the current
-/// token is valid and not due for refresh, set `*out` (release it with
+/// token can be used now (valid, and either not due for refresh or inside its refresh window,
+/// in which case one background refresh is started), set `*out` (release it with
 /// `flyteauth_metadata_free`) and return 1; otherwise set `*out` to NULL and return 0 without
 /// waiting (call `flyteauth_authenticator_fetch_metadata` then). Never blocks, never fails:
 /// NULL arguments return 0. Meant for bindings whose blocking calls are costly to set up.
@@ -428,8 +429,10 @@ pub extern "C" fn flyteauth_authenticator_try_fetch_metadata(
         return 0;
     }
     set_out(out, ptr::null_mut());
-    let fresh = catch_unwind(AssertUnwindSafe(|| authenticator(a).ok()?.fresh_metadata()));
-    match fresh {
+    let usable = catch_unwind(AssertUnwindSafe(|| {
+        authenticator(a).ok()?.usable_metadata()
+    }));
+    match usable {
         Ok(Some(m)) => {
             set_out(
                 out,
@@ -441,6 +444,22 @@ pub extern "C" fn flyteauth_authenticator_try_fetch_metadata(
     }
 }
 
+/// Whether `m` (obtained from `a`) is still `a`'s current metadata and fresh: 1 if so, 0 if
+/// not (or an argument is NULL). A binding may keep one `m` and reuse it for each call while
+/// this returns 1, then release it and fetch again; that avoids touching the shared
+/// reference count on every call. Never blocks.
+#[no_mangle]
+pub extern "C" fn flyteauth_authenticator_metadata_is_current(
+    a: *const flyteauth_authenticator,
+    m: *const flyteauth_metadata,
+) -> c_int {
+    let current = catch_unwind(AssertUnwindSafe(|| match (authenticator(a), metadata(m)) {
+        (Ok(auth), Some(m)) => auth.is_current(m),
+        _ => false,
+    }));
+    c_int::from(current.unwrap_or(false))
+}
+
 /// The number of headers in `m` (0 when `m` is NULL).
 #[no_mangle]
 pub extern "C" fn flyteauth_metadata_len(m: *const flyteauth_metadata) -> usize {
@@ -448,7 +467,9 @@ pub extern "C" fn flyteauth_metadata_len(m: *const flyteauth_metadata) -> usize 
 }
 
 /// The key of header `i` (lowercase, NUL-terminated), or NULL when `m` is NULL or `i` is out of
-/// range. Owned by `m`: valid until `flyteauth_metadata_free(m)`.
+/// range. Owned by `m`: valid until `flyteauth_metadata_free(m)`. Header 0 is always the auth
+/// header (the one to pass to `flyteauth_authenticator_invalidate` when the server rejects
+/// it); `proxy-authorization`, when configured, comes after it.
 #[no_mangle]
 pub extern "C" fn flyteauth_metadata_key(m: *const flyteauth_metadata, i: usize) -> *const c_char {
     metadata(m).map_or(ptr::null(), |m| m.key_ptr(i))
@@ -592,67 +613,96 @@ pub type flyteauth_prompt_callback = Option<
     ),
 >;
 
-/// The host's `user_data`, moved to the thread that calls the callback.
-struct UserData(*mut std::ffi::c_void);
-// SAFETY: the API contract of `flyteauth_authenticator_set_prompt_callback` requires that
-// `user_data` may be used from any thread, so moving the pointer between threads is allowed.
-unsafe impl Send for UserData {}
-// SAFETY: as above; the library never dereferences the pointer, it only passes it back.
-unsafe impl Sync for UserData {}
+/// Releases a host's `user_data` once the library no longer needs it.
+pub type flyteauth_release_callback = Option<extern "C" fn(user_data: *mut std::ffi::c_void)>;
 
-impl UserData {
-    /// The pointer (a method, so closures capture the whole `Send + Sync` wrapper).
-    fn get(&self) -> *mut std::ffi::c_void {
-        self.0
+/// The host's callback, its `user_data`, and the function that releases `user_data` when the
+/// last reference to this (the authenticator's, or a prompt being shown) is gone.
+struct HostPrompt {
+    callback:
+        extern "C" fn(*mut std::ffi::c_void, flyteauth_prompt_kind, *const c_char, *const c_char),
+    user_data: *mut std::ffi::c_void,
+    release: flyteauth_release_callback,
+}
+
+// SAFETY: the API contract of `flyteauth_authenticator_set_prompt_callback` requires that the
+// callback, the release function and `user_data` may be used from any thread; the library
+// never dereferences `user_data`, it only passes it back.
+unsafe impl Send for HostPrompt {}
+// SAFETY: as above.
+unsafe impl Sync for HostPrompt {}
+
+impl HostPrompt {
+    fn show(&self, prompt: &Prompt) {
+        let (kind, url, code) = match prompt {
+            Prompt::Browser { url } => (
+                flyteauth_prompt_kind::FLYTEAUTH_PROMPT_BROWSER,
+                url.as_str(),
+                None,
+            ),
+            Prompt::DeviceCode {
+                verification_uri,
+                user_code,
+                verification_uri_complete,
+            } => (
+                flyteauth_prompt_kind::FLYTEAUTH_PROMPT_DEVICE_CODE,
+                verification_uri_complete
+                    .as_deref()
+                    .unwrap_or(verification_uri),
+                Some(user_code.as_str()),
+            ),
+        };
+        let url = c_string(url);
+        let code = code.map(c_string);
+        (self.callback)(
+            self.user_data,
+            kind,
+            url.as_ptr(),
+            code.as_ref().map_or(ptr::null(), |c| c.as_ptr()),
+        );
+    }
+}
+
+impl Drop for HostPrompt {
+    fn drop(&mut self) {
+        if let Some(release) = self.release {
+            release(self.user_data);
+        }
     }
 }
 
 /// Show login prompts the host's own way: `callback` is called with `user_data` whenever a
 /// person must act (the PKCE login URL, or the device flow's URL and code). Prompts are always
-/// written to stderr as well. A NULL `callback` removes the callback. `user_data` must stay
-/// valid, and usable from any thread, until the callback is replaced or `a` is freed.
+/// written to stderr as well. A NULL `callback` removes the callback.
+///
+/// `release` (may be NULL) is called exactly once with `user_data` when the library will no
+/// longer call `callback`: after the callback is replaced or removed and any prompt being
+/// shown has returned, or after `a` is freed and the work it started has finished. Free
+/// `user_data` there, not earlier. `callback`, `release` and `user_data` must be usable from
+/// any thread.
 #[no_mangle]
 pub extern "C" fn flyteauth_authenticator_set_prompt_callback(
     a: *mut flyteauth_authenticator,
     callback: flyteauth_prompt_callback,
     user_data: *mut std::ffi::c_void,
+    release: flyteauth_release_callback,
     err: *mut *mut flyteauth_error,
 ) -> flyteauth_status {
     boundary(err, || {
         let auth = authenticator(a)?;
         let Some(callback) = callback else {
             auth.set_prompt_callback(None);
+            if let Some(release) = release {
+                release(user_data);
+            }
             return Ok(());
         };
-        let user_data = UserData(user_data);
-        auth.set_prompt_callback(Some(Arc::new(move |prompt: &Prompt| {
-            let (kind, url, code) = match prompt {
-                Prompt::Browser { url } => (
-                    flyteauth_prompt_kind::FLYTEAUTH_PROMPT_BROWSER,
-                    url.as_str(),
-                    None,
-                ),
-                Prompt::DeviceCode {
-                    verification_uri,
-                    user_code,
-                    verification_uri_complete,
-                } => (
-                    flyteauth_prompt_kind::FLYTEAUTH_PROMPT_DEVICE_CODE,
-                    verification_uri_complete
-                        .as_deref()
-                        .unwrap_or(verification_uri),
-                    Some(user_code.as_str()),
-                ),
-            };
-            let url = c_string(url);
-            let code = code.map(c_string);
-            callback(
-                user_data.get(),
-                kind,
-                url.as_ptr(),
-                code.as_ref().map_or(ptr::null(), |c| c.as_ptr()),
-            );
-        })));
+        let host = HostPrompt {
+            callback,
+            user_data,
+            release,
+        };
+        auth.set_prompt_callback(Some(Arc::new(move |prompt: &Prompt| host.show(prompt))));
         Ok(())
     })
 }

@@ -771,6 +771,12 @@ static void test_protocol_error(void) {
 }
 
 static int prompts_seen;
+static int releases_seen;
+
+static void count_release(void *user_data) {
+    CHECK(user_data == &prompts_seen);
+    releases_seen++;
+}
 
 static void count_prompt(void *user_data, flyteauth_prompt_kind kind, const char *url,
                          const char *user_code) {
@@ -795,7 +801,9 @@ static void test_login_required(void) {
     if (a == NULL)
         return;
     prompts_seen = 0;
-    CHECK_INT_EQ(flyteauth_authenticator_set_prompt_callback(a, count_prompt, &prompts_seen, NULL),
+    releases_seen = 0;
+    CHECK_INT_EQ(flyteauth_authenticator_set_prompt_callback(a, count_prompt, &prompts_seen,
+                                                             count_release, NULL),
                  FLYTEAUTH_OK);
     CHECK_INT_EQ(flyteauth_authenticator_set_interactive(a, 0, NULL), FLYTEAUTH_OK);
     flyteauth_error *err = EXPECT_FETCH_ERROR(a, 0, FLYTEAUTH_ERR_LOGIN_REQUIRED);
@@ -804,13 +812,21 @@ static void test_login_required(void) {
         flyteauth_error_free(err);
     }
     CHECK_INT_EQ(prompts_seen, 0);
-    /* Clearing the callback is allowed too. */
-    CHECK_INT_EQ(flyteauth_authenticator_set_prompt_callback(a, NULL, NULL, NULL), FLYTEAUTH_OK);
-    CHECK_INT_EQ(flyteauth_authenticator_set_prompt_callback(NULL, count_prompt, NULL, NULL),
+    CHECK_INT_EQ(releases_seen, 0);
+    /* Replacing the callback releases the old user_data, exactly once. */
+    CHECK_INT_EQ(flyteauth_authenticator_set_prompt_callback(a, NULL, NULL, NULL, NULL),
+                 FLYTEAUTH_OK);
+    CHECK_INT_EQ(releases_seen, 1);
+    /* A callback still set when the authenticator is freed is released with it. */
+    CHECK_INT_EQ(flyteauth_authenticator_set_prompt_callback(a, count_prompt, &prompts_seen,
+                                                             count_release, NULL),
+                 FLYTEAUTH_OK);
+    CHECK_INT_EQ(flyteauth_authenticator_set_prompt_callback(NULL, count_prompt, NULL, NULL, NULL),
                  FLYTEAUTH_ERR_INVALID_ARGUMENT);
     CHECK_INT_EQ(flyteauth_authenticator_set_interactive(NULL, 1, NULL),
                  FLYTEAUTH_ERR_INVALID_ARGUMENT);
     flyteauth_authenticator_free(a);
+    CHECK_INT_EQ(releases_seen, 2);
 }
 
 static void test_command_error(void) {

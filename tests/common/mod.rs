@@ -75,7 +75,10 @@ impl Idp {
         let ready: serde_json::Value =
             serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad ready line {line:?}: {e}"));
         idp.port = ready["port"].as_u64().expect("port in ready line") as u16;
-        idp.url = ready["issuer"].as_str().expect("issuer in ready line").to_owned();
+        idp.url = ready["issuer"]
+            .as_str()
+            .expect("issuer in ready line")
+            .to_owned();
         idp.endpoint = format!("127.0.0.1:{}", idp.port);
         idp
     }
