@@ -1,0 +1,301 @@
+/*
+ * JNI glue for org.flyte.auth.JniNativeApi: each native method is one call (or a few) into the
+ * flyteauth C ABI (include/flyteauth.h). No logic lives here beyond marshalling:
+ *
+ * - Handles (flyteauth_authenticator *, flyteauth_metadata *, flyteauth_cancel *) travel to
+ *   Java as jlong. The Java side owns their lifetime (one free per handle).
+ * - Strings from Java arrive as NUL-terminated UTF-8 byte[] (encoded by Java, so no modified
+ *   UTF-8 and no surrogate confusion); strings to Java are decoded from UTF-8 here (invalid
+ *   bytes become U+FFFD) and created with NewString.
+ * - A failed call throws org.flyte.auth.FlyteAuthException (built by its static factory
+ *   fromNative so the status-to-subclass mapping lives in Java) and frees the flyteauth_error.
+ *
+ * Built by build-native.sh against libflyteauth.a into one self-contained
+ * libflyteauth_jni.so that also exports the flyteauth_* symbols for the FFM back end.
+ */
+#include <jni.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flyteauth.h"
+
+static jclass exception_class;      /* org.flyte.auth.FlyteAuthException (global ref) */
+static jmethodID exception_factory; /* static FlyteAuthException fromNative(int, String, int, String, String) */
+static jclass string_class;         /* java.lang.String (global ref) */
+
+#define H(p) ((void *)(intptr_t)(p))
+#define J(p) ((jlong)(intptr_t)(p))
+
+JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved) {
+    (void)reserved;
+    JNIEnv *env = NULL;
+    if ((*vm)->GetEnv(vm, (void **)&env, JNI_VERSION_1_8) != JNI_OK)
+        return JNI_ERR;
+    jclass ex = (*env)->FindClass(env, "org/flyte/auth/FlyteAuthException");
+    if (ex == NULL)
+        return JNI_ERR;
+    exception_factory = (*env)->GetStaticMethodID(
+        env, ex, "fromNative",
+        "(ILjava/lang/String;ILjava/lang/String;Ljava/lang/String;)Lorg/flyte/auth/FlyteAuthException;");
+    if (exception_factory == NULL)
+        return JNI_ERR;
+    exception_class = (jclass)(*env)->NewGlobalRef(env, ex);
+    jclass str = (*env)->FindClass(env, "java/lang/String");
+    if (str == NULL)
+        return JNI_ERR;
+    string_class = (jclass)(*env)->NewGlobalRef(env, str);
+    if (exception_class == NULL || string_class == NULL)
+        return JNI_ERR;
+    return JNI_VERSION_1_8;
+}
+
+/* A Java string from NUL-terminated UTF-8; NULL in, NULL out. Invalid UTF-8 becomes U+FFFD. */
+static jstring new_string_utf8(JNIEnv *env, const char *s) {
+    if (s == NULL)
+        return NULL;
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
+    /* ASCII fast path (every header value): NewStringUTF is exact for it. */
+    size_t i = 0;
+    while (i < n && p[i] < 0x80)
+        i++;
+    if (i == n)
+        return (*env)->NewStringUTF(env, s);
+
+    jchar *buf = malloc((n + 1) * sizeof(jchar)); /* UTF-16 never needs more units than bytes */
+    if (buf == NULL) {
+        jclass oom = (*env)->FindClass(env, "java/lang/OutOfMemoryError");
+        if (oom != NULL)
+            (*env)->ThrowNew(env, oom, "flyteauth: decoding a native string");
+        return NULL;
+    }
+    size_t len = 0;
+    i = 0;
+    while (i < n) {
+        uint32_t c = p[i];
+        size_t extra;
+        uint32_t min;
+        if (c < 0x80) {
+            extra = 0; min = 0;
+        } else if ((c & 0xE0) == 0xC0) {
+            c &= 0x1F; extra = 1; min = 0x80;
+        } else if ((c & 0xF0) == 0xE0) {
+            c &= 0x0F; extra = 2; min = 0x800;
+        } else if ((c & 0xF8) == 0xF0) {
+            c &= 0x07; extra = 3; min = 0x10000;
+        } else {
+            buf[len++] = 0xFFFD; i++;
+            continue;
+        }
+        size_t k = 1;
+        for (; k <= extra; k++) {
+            if (i + k >= n || (p[i + k] & 0xC0) != 0x80)
+                break;
+            c = (c << 6) | (p[i + k] & 0x3F);
+        }
+        if (k <= extra || c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) {
+            buf[len++] = 0xFFFD;
+            i += (k <= extra) ? k : extra + 1;
+            continue;
+        }
+        i += extra + 1;
+        if (c >= 0x10000) {
+            c -= 0x10000;
+            buf[len++] = (jchar)(0xD800 + (c >> 10));
+            buf[len++] = (jchar)(0xDC00 + (c & 0x3FF));
+        } else {
+            buf[len++] = (jchar)c;
+        }
+    }
+    jstring out = (*env)->NewString(env, buf, (jsize)len);
+    free(buf);
+    return out;
+}
+
+/* A malloc'd copy of a NUL-terminated UTF-8 byte[] (NULL array: NULL, no exception). */
+static char *copy_bytes(JNIEnv *env, jbyteArray bytes, int *failed) {
+    *failed = 0;
+    if (bytes == NULL)
+        return NULL;
+    jsize n = (*env)->GetArrayLength(env, bytes);
+    char *s = malloc((size_t)n + 1);
+    if (s == NULL) {
+        jclass oom = (*env)->FindClass(env, "java/lang/OutOfMemoryError");
+        if (oom != NULL)
+            (*env)->ThrowNew(env, oom, "flyteauth: copying an argument");
+        *failed = 1;
+        return NULL;
+    }
+    (*env)->GetByteArrayRegion(env, bytes, 0, n, (jbyte *)s);
+    s[n] = '\0';
+    return s;
+}
+
+/* Throw the FlyteAuthException for a failed call and free `err`. */
+static void throw_error(JNIEnv *env, flyteauth_status status, flyteauth_error *err) {
+    const char *message = err ? flyteauth_error_message(err) : NULL;
+    if (message == NULL)
+        message = flyteauth_status_str((int)status);
+    jint code = err ? (jint)flyteauth_error_code(err) : (jint)status;
+    jint http = err ? (jint)flyteauth_error_http_status(err) : 0;
+    jstring jmessage = new_string_utf8(env, message);
+    jstring joauth = err ? new_string_utf8(env, flyteauth_error_oauth_error(err)) : NULL;
+    jstring jdesc = err ? new_string_utf8(env, flyteauth_error_oauth_error_description(err)) : NULL;
+    flyteauth_error_free(err);
+    if ((*env)->ExceptionCheck(env))
+        return;
+    jobject ex = (*env)->CallStaticObjectMethod(env, exception_class, exception_factory, code,
+                                                jmessage, http, joauth, jdesc);
+    if (ex != NULL && !(*env)->ExceptionCheck(env))
+        (*env)->Throw(env, (jthrowable)ex);
+}
+
+JNIEXPORT jstring JNICALL Java_org_flyte_auth_JniNativeApi_nVersion(JNIEnv *env, jclass cls) {
+    (void)cls;
+    return new_string_utf8(env, flyteauth_version());
+}
+
+JNIEXPORT jlong JNICALL Java_org_flyte_auth_JniNativeApi_nNew(JNIEnv *env, jclass cls,
+                                                              jbyteArray json) {
+    (void)cls;
+    int failed;
+    char *s = copy_bytes(env, json, &failed);
+    if (failed)
+        return 0;
+    flyteauth_authenticator *a = NULL;
+    flyteauth_error *err = NULL;
+    flyteauth_status st = flyteauth_authenticator_new(s, &a, &err);
+    free(s);
+    if (st != FLYTEAUTH_OK) {
+        throw_error(env, st, err);
+        return 0;
+    }
+    return J(a);
+}
+
+JNIEXPORT jlong JNICALL Java_org_flyte_auth_JniNativeApi_nFromFlyteConfig(JNIEnv *env, jclass cls,
+                                                                          jbyteArray path) {
+    (void)cls;
+    int failed;
+    char *s = copy_bytes(env, path, &failed);
+    if (failed)
+        return 0;
+    flyteauth_authenticator *a = NULL;
+    flyteauth_error *err = NULL;
+    flyteauth_status st = flyteauth_authenticator_from_flyte_config(s, &a, &err);
+    free(s);
+    if (st != FLYTEAUTH_OK) {
+        throw_error(env, st, err);
+        return 0;
+    }
+    return J(a);
+}
+
+JNIEXPORT void JNICALL Java_org_flyte_auth_JniNativeApi_nFree(JNIEnv *env, jclass cls, jlong a) {
+    (void)env; (void)cls;
+    flyteauth_authenticator_free(H(a));
+}
+
+JNIEXPORT jlong JNICALL Java_org_flyte_auth_JniNativeApi_nCancelNew(JNIEnv *env, jclass cls) {
+    (void)env; (void)cls;
+    return J(flyteauth_cancel_new());
+}
+
+JNIEXPORT void JNICALL Java_org_flyte_auth_JniNativeApi_nCancelCancel(JNIEnv *env, jclass cls,
+                                                                      jlong c) {
+    (void)env; (void)cls;
+    flyteauth_cancel_cancel(H(c));
+}
+
+JNIEXPORT void JNICALL Java_org_flyte_auth_JniNativeApi_nCancelFree(JNIEnv *env, jclass cls,
+                                                                    jlong c) {
+    (void)env; (void)cls;
+    flyteauth_cancel_free(H(c));
+}
+
+/* The hot path: the current snapshot if it is fresh, else 0. Never blocks. */
+JNIEXPORT jlong JNICALL Java_org_flyte_auth_JniNativeApi_nTryFetch(JNIEnv *env, jclass cls,
+                                                                   jlong a) {
+    (void)env; (void)cls;
+    flyteauth_metadata *m = NULL;
+    return flyteauth_authenticator_try_fetch_metadata(H(a), &m) == 1 ? J(m) : 0;
+}
+
+JNIEXPORT jlong JNICALL Java_org_flyte_auth_JniNativeApi_nFetch(JNIEnv *env, jclass cls, jlong a,
+                                                                jlong cancel) {
+    (void)cls;
+    flyteauth_metadata *m = NULL;
+    flyteauth_error *err = NULL;
+    flyteauth_status st = flyteauth_authenticator_fetch_metadata_ex(H(a), 0, H(cancel), &m, &err);
+    if (st != FLYTEAUTH_OK) {
+        throw_error(env, st, err);
+        return 0;
+    }
+    return J(m);
+}
+
+/* The headers of `m` as {key0, value0, key1, value1, ...}. */
+JNIEXPORT jobjectArray JNICALL Java_org_flyte_auth_JniNativeApi_nRead(JNIEnv *env, jclass cls,
+                                                                      jlong m) {
+    (void)cls;
+    const flyteauth_metadata *md = H(m);
+    size_t n = flyteauth_metadata_len(md);
+    jobjectArray out = (*env)->NewObjectArray(env, (jsize)(2 * n), string_class, NULL);
+    if (out == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        jstring k = new_string_utf8(env, flyteauth_metadata_key(md, i));
+        if ((*env)->ExceptionCheck(env))
+            return NULL;
+        jstring v = new_string_utf8(env, flyteauth_metadata_value(md, i));
+        if ((*env)->ExceptionCheck(env))
+            return NULL;
+        (*env)->SetObjectArrayElement(env, out, (jsize)(2 * i), k);
+        (*env)->SetObjectArrayElement(env, out, (jsize)(2 * i + 1), v);
+        (*env)->DeleteLocalRef(env, k);
+        (*env)->DeleteLocalRef(env, v);
+    }
+    return out;
+}
+
+JNIEXPORT void JNICALL Java_org_flyte_auth_JniNativeApi_nMetadataFree(JNIEnv *env, jclass cls,
+                                                                      jlong m) {
+    (void)env; (void)cls;
+    flyteauth_metadata_free(H(m));
+}
+
+JNIEXPORT void JNICALL Java_org_flyte_auth_JniNativeApi_nRefresh(JNIEnv *env, jclass cls, jlong a,
+                                                                 jlong cancel) {
+    (void)cls;
+    flyteauth_error *err = NULL;
+    flyteauth_status st = flyteauth_authenticator_refresh_ex(H(a), 0, H(cancel), &err);
+    if (st != FLYTEAUTH_OK)
+        throw_error(env, st, err);
+}
+
+JNIEXPORT void JNICALL Java_org_flyte_auth_JniNativeApi_nInvalidate(JNIEnv *env, jclass cls,
+                                                                    jlong a, jbyteArray rejected,
+                                                                    jlong cancel) {
+    (void)cls;
+    int failed;
+    char *s = copy_bytes(env, rejected, &failed);
+    if (failed)
+        return;
+    flyteauth_error *err = NULL;
+    flyteauth_status st = flyteauth_authenticator_invalidate_ex(H(a), s, 0, H(cancel), &err);
+    free(s);
+    if (st != FLYTEAUTH_OK)
+        throw_error(env, st, err);
+}
+
+JNIEXPORT void JNICALL Java_org_flyte_auth_JniNativeApi_nSetInteractive(JNIEnv *env, jclass cls,
+                                                                        jlong a,
+                                                                        jboolean interactive) {
+    (void)cls;
+    flyteauth_error *err = NULL;
+    flyteauth_status st =
+        flyteauth_authenticator_set_interactive(H(a), interactive ? 1 : 0, &err);
+    if (st != FLYTEAUTH_OK)
+        throw_error(env, st, err);
+}

@@ -1,0 +1,115 @@
+package org.flyte.auth;
+
+/**
+ * The JNI back end: {@code src/main/c/flyteauth_jni.c}, a thin C shim over the C ABI. Used on
+ * Java 8-21, or anywhere with {@code -Dflyteauth.backend=jni}.
+ */
+final class JniNativeApi implements NativeApi {
+  static {
+    // A lambda, not a method reference: System.load binds the library to its caller's loader.
+    NativeLibrary.load(path -> System.load(path));
+  }
+
+  @Override
+  public String name() {
+    return "jni";
+  }
+
+  @Override
+  public String version() {
+    return nVersion();
+  }
+
+  @Override
+  public long newAuthenticator(byte[] configJson) {
+    return nNew(configJson);
+  }
+
+  @Override
+  public long fromFlyteConfig(byte[] path) {
+    return nFromFlyteConfig(path);
+  }
+
+  @Override
+  public void freeAuthenticator(long a) {
+    nFree(a);
+  }
+
+  @Override
+  public long newCancel() {
+    return nCancelNew();
+  }
+
+  @Override
+  public void cancel(long c) {
+    nCancelCancel(c);
+  }
+
+  @Override
+  public void freeCancel(long c) {
+    nCancelFree(c);
+  }
+
+  @Override
+  public long tryFetch(long a) {
+    return nTryFetch(a);
+  }
+
+  @Override
+  public long fetch(long a, long cancel) {
+    return nFetch(a, cancel);
+  }
+
+  @Override
+  public String[] read(long m) {
+    return nRead(m);
+  }
+
+  @Override
+  public void freeMetadata(long m) {
+    nMetadataFree(m);
+  }
+
+  @Override
+  public void refresh(long a, long cancel) {
+    nRefresh(a, cancel);
+  }
+
+  @Override
+  public void setInteractive(long a, boolean interactive) {
+    nSetInteractive(a, interactive);
+  }
+
+  @Override
+  public void invalidate(long a, byte[] rejectedValue, long cancel) {
+    nInvalidate(a, rejectedValue, cancel);
+  }
+
+  private static native String nVersion();
+
+  private static native long nNew(byte[] configJson);
+
+  private static native long nFromFlyteConfig(byte[] path);
+
+  private static native void nFree(long a);
+
+  private static native long nCancelNew();
+
+  private static native void nCancelCancel(long c);
+
+  private static native void nCancelFree(long c);
+
+  private static native long nTryFetch(long a);
+
+  private static native long nFetch(long a, long cancel);
+
+  private static native String[] nRead(long m);
+
+  private static native void nMetadataFree(long m);
+
+  private static native void nRefresh(long a, long cancel);
+
+  private static native void nSetInteractive(long a, boolean interactive);
+
+  private static native void nInvalidate(long a, byte[] rejectedValue, long cancel);
+}

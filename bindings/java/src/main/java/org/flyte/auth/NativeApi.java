@@ -1,0 +1,56 @@
+package org.flyte.auth;
+
+/**
+ * The C ABI of flyteauth as seen by {@link Authenticator}: one implementation per back end
+ * (FFM in {@code FfmNativeApi}, JNI in {@link JniNativeApi}). Handles are native addresses
+ * carried as {@code long}; strings go in as NUL-terminated UTF-8. Failed calls throw the
+ * {@link FlyteAuthException} built by {@link FlyteAuthException#fromNative}.
+ *
+ * <p>The contract of each method is the one of the C function it names.
+ */
+interface NativeApi {
+  /** "ffm" or "jni". */
+  String name();
+
+  /** {@code flyteauth_version}. */
+  String version();
+
+  /** {@code flyteauth_authenticator_new}: the handle (never 0). */
+  long newAuthenticator(byte[] configJson);
+
+  /** {@code flyteauth_authenticator_from_flyte_config}; {@code path} null: default lookup. */
+  long fromFlyteConfig(byte[] path);
+
+  /** {@code flyteauth_authenticator_free}. */
+  void freeAuthenticator(long a);
+
+  /** {@code flyteauth_cancel_new}. */
+  long newCancel();
+
+  /** {@code flyteauth_cancel_cancel}. */
+  void cancel(long c);
+
+  /** {@code flyteauth_cancel_free}. */
+  void freeCancel(long c);
+
+  /** {@code flyteauth_authenticator_try_fetch_metadata}: a fresh snapshot, or 0. Never blocks. */
+  long tryFetch(long a);
+
+  /** {@code flyteauth_authenticator_fetch_metadata_ex} without a timeout: the snapshot. */
+  long fetch(long a, long cancel);
+
+  /** The headers of snapshot {@code m}: {key0, value0, key1, value1, ...}. */
+  String[] read(long m);
+
+  /** {@code flyteauth_metadata_free}. */
+  void freeMetadata(long m);
+
+  /** {@code flyteauth_authenticator_refresh_ex} without a timeout. */
+  void refresh(long a, long cancel);
+
+  /** {@code flyteauth_authenticator_set_interactive}. */
+  void setInteractive(long a, boolean interactive);
+
+  /** {@code flyteauth_authenticator_invalidate_ex} without a timeout. */
+  void invalidate(long a, byte[] rejectedValue, long cancel);
+}
