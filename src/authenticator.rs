@@ -74,6 +74,7 @@ pub struct Metadata {
     /// The refresh point in nanoseconds since the epoch (`u64::MAX`: none), compared with
     /// the coarse clock on the hot path.
     fresh_until: u64,
+    refresh_at: Option<SystemTime>,
     expires_at: Option<SystemTime>,
     proxy_value: Option<Arc<str>>,
 }
@@ -168,6 +169,9 @@ enum RefreshMode {
     Forced,
     /// An explicit interactive login (`flyteauth login`): skip the cache and refresh token.
     Login,
+    /// The background refresh before expiry: never asks a person (a login that is needed
+    /// waits for the next caller once the token has expired).
+    Proactive,
 }
 
 struct Inner {
@@ -184,6 +188,8 @@ struct Inner {
     inflight: Mutex<Option<SharedRefresh>>,
     generation: AtomicU64,
     refreshes: AtomicU64,
+    /// Calls that had to wait for a refresh (no usable token at hand).
+    waits: AtomicU64,
 }
 
 /// Turns configuration into the header metadata for each call to a Flyte backend.
@@ -239,6 +245,7 @@ impl Authenticator {
                 inflight: Mutex::new(None),
                 generation: AtomicU64::new(0),
                 refreshes: AtomicU64::new(0),
+                waits: AtomicU64::new(0),
             }),
         })
     }
@@ -313,7 +320,14 @@ impl Authenticator {
             }
         }
         let observed = current.map_or(0, |m| m.generation);
+        self.inner.waits.fetch_add(1, Ordering::Relaxed);
         Inner::refresh_after(&self.inner, observed, RefreshMode::Expired)?.await
+    }
+
+    /// How many calls so far had to wait for a token (the first call, and any call that found
+    /// the token expired). With the proactive refresh this stays at 1 while the IdP is up.
+    pub fn wait_count(&self) -> u64 {
+        self.inner.waits.load(Ordering::Relaxed)
     }
 
     /// Get new credentials now (the server rejected the current ones). Concurrent callers
@@ -518,6 +532,9 @@ impl Inner {
         let task_inner = Arc::clone(this);
         let handle = runtime::spawn(async move {
             let result = task_inner.run_refresh(mode).await;
+            if let Ok(m) = &result {
+                Inner::schedule_refresh(&task_inner, m);
+            }
             task_inner.refreshes.fetch_add(1, Ordering::Relaxed);
             *task_inner
                 .inflight
@@ -537,6 +554,61 @@ impl Inner {
         Ok(shared.boxed())
     }
 
+    /// The proactive refresh: a timer that refreshes `m` at its refresh point in the
+    /// background, so callers never wait on the network while the IdP is up. If that refresh
+    /// fails, the current token keeps being served (it is still valid) and the timer retries
+    /// with backoff until it succeeds or the token expires. The timer holds only a weak
+    /// reference: it ends when the authenticator is dropped or `m` is replaced.
+    fn schedule_refresh(this: &Arc<Inner>, m: &Metadata) {
+        let (Some(mut due), Some(expires_at)) = (m.refresh_at, m.expires_at) else {
+            return;
+        };
+        let weak = Arc::downgrade(this);
+        let generation = m.generation;
+        let _ = runtime::spawn(async move {
+            let mut failures: u32 = 0;
+            loop {
+                // Sleep on the wall clock in bounded steps: tokio's timers use the monotonic
+                // clock, which stops while the machine is suspended.
+                loop {
+                    let now = SystemTime::now();
+                    let Ok(left) = due.duration_since(now) else {
+                        break;
+                    };
+                    if left.is_zero() {
+                        break;
+                    }
+                    tokio::time::sleep(left.min(Duration::from_secs(30))).await;
+                }
+                let Some(inner) = weak.upgrade() else { return };
+                if inner.current_generation() != generation {
+                    return; // replaced: its own timer takes over
+                }
+                let Ok(refresh) = Inner::refresh_after(&inner, generation, RefreshMode::Proactive)
+                else {
+                    return;
+                };
+                drop(inner);
+                match refresh.await {
+                    Ok(_) => return,
+                    // A person must log in: that waits for the next caller after expiry.
+                    Err(e) if e.kind() == ErrorKind::LoginRequired => return,
+                    Err(_) => {}
+                }
+                failures += 1;
+                let backoff = Duration::from_millis(500)
+                    .saturating_mul(1 << failures.min(6))
+                    .min(Duration::from_secs(30));
+                due = SystemTime::now() + backoff;
+                if due >= expires_at {
+                    // Expired by then: the next caller waits for (and shares) a refresh.
+                    return;
+                }
+                log::debug!("proactive refresh failed ({failures}); retrying in {backoff:?}");
+            }
+        });
+    }
+
     /// Run the configured flow once and publish the new snapshot.
     async fn run_refresh(&self, mode: RefreshMode) -> Result<Arc<Metadata>> {
         let ctx = FlowContext {
@@ -545,7 +617,7 @@ impl Inner {
             discovery: &self.discovery,
             prompt: &self.prompt,
             cache: self.cache.as_ref(),
-            interactive: self.interactive.load(Ordering::Relaxed),
+            interactive: mode != RefreshMode::Proactive && self.interactive.load(Ordering::Relaxed),
         };
         if let Some(p) = &self.proxy {
             // A forced refresh (the server rejected the call) also renews the proxy token,
@@ -561,20 +633,25 @@ impl Inner {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
+        // The keyring may hold a newer login than ours (pyflyte, flytectl or another process
+        // of ours refreshed meanwhile, maybe rotating the refresh token): use its access token
+        // if it is another, valid one; else take its refresh token if it is another one.
         let mut from_cache = None;
-        if previous.is_none() && mode != RefreshMode::Login {
-            if let Some(cache) = &self.cache {
-                let cache = Arc::clone(cache);
-                let cached = tokio::task::spawn_blocking(move || cache.load())
-                    .await
-                    .ok()
-                    .flatten();
-                if let Some(cached) = cached {
-                    if cached_token_usable(&cached) {
-                        from_cache = Some(cached);
-                    } else {
-                        previous = Some(cached); // for its refresh token
-                    }
+        if let (Some(cache), false) = (&self.cache, mode == RefreshMode::Login) {
+            let cache = Arc::clone(cache);
+            let cached = tokio::task::spawn_blocking(move || cache.load())
+                .await
+                .ok()
+                .flatten();
+            if let Some(cached) = cached {
+                let ours = previous.as_ref();
+                let other_access = ours.is_none_or(|p| p.secret() != cached.secret());
+                let other_refresh = cached.refresh_token.is_some()
+                    && ours.is_none_or(|p| p.refresh_token != cached.refresh_token);
+                if other_access && cached_token_usable(&cached) {
+                    from_cache = Some(cached);
+                } else if other_refresh || ours.is_none() {
+                    previous = Some(cached);
                 }
             }
         }
@@ -613,7 +690,10 @@ impl Inner {
         }
         let (refresh_at, expires_at) = match token.lifetime {
             Some(lifetime) => {
+                // Jitter: refresh somewhere in the last 75-100% of the lead, so a fleet that
+                // got its tokens at the same moment does not come back at the same moment.
                 let lead = refresh_lead(lifetime, self.config.token_refresh_window);
+                let lead = lead.mul_f64(0.75 + 0.25 * fastrand::f64());
                 (
                     Some(started + lifetime.saturating_sub(lead)),
                     Some(started + lifetime),
@@ -625,6 +705,7 @@ impl Inner {
             headers,
             generation: self.generation.fetch_add(1, Ordering::Relaxed) + 1,
             fresh_until: refresh_at.map_or(u64::MAX, clock::nanos_since_epoch),
+            refresh_at,
             expires_at,
             proxy_value,
         });

@@ -143,7 +143,6 @@ async fn pkce_through_real_chromium_then_cache_refresh_and_relogin() {
     let idp = Idp::start(&[
         ("FLYTE_REDIRECT_URI", "http://127.0.0.1/callback"),
         ("IDP_ACCESS_TOKEN_TTL", "3"),
-        ("IDP_REFRESH_TOKEN_TTL", "8"),
     ]);
     // 1. Login through Chromium; the tokens land in the keyring.
     let (first, prompts) = authenticator(&idp, "Pkce", json!({}));
@@ -165,15 +164,27 @@ async fn pkce_through_real_chromium_then_cache_refresh_and_relogin() {
         "the login is in the keyring"
     );
 
+    drop(first); // (its background refresh stops with it)
+
     // 2. A second authenticator reuses them: no browser, no token request.
     let (second, prompts2) = authenticator(&idp, "Pkce", json!({}));
-    assert!(
-        second.metadata().await.unwrap().get("flyte-authorization") == Some(header.as_str()),
-        "not the expected token (values not shown)"
+    let before = idp.stats()["token_requests"].as_u64().unwrap();
+    let reused = second
+        .metadata()
+        .await
+        .unwrap()
+        .get("flyte-authorization")
+        .unwrap()
+        .to_owned();
+    assert!(reused == header, "the cached login is used");
+    assert_eq!(
+        idp.stats()["token_requests"].as_u64().unwrap(),
+        before,
+        "no token request"
     );
     assert!(prompts2.none(), "no browser for a cached login");
 
-    // 3. After expiry: the refresh-token grant, still no browser.
+    // 3. Before expiry: refreshed with the refresh token in the background, no browser.
     tokio::time::sleep(Duration::from_millis(3200)).await;
     let refreshed = second
         .metadata()
@@ -182,12 +193,14 @@ async fn pkce_through_real_chromium_then_cache_refresh_and_relogin() {
         .get("flyte-authorization")
         .unwrap()
         .to_owned();
-    assert!(refreshed != header, "the token was not replaced");
-    assert_eq!(grants(&idp, "refresh_token"), 1);
+    assert!(refreshed != header, "a refreshed token");
+    assert!(grants(&idp, "refresh_token") >= 1);
     assert!(prompts2.none());
+    assert_eq!(second.wait_count(), 1, "no call waited for the refresh");
 
-    // 4. Refresh token gone (expired at the IdP): a new login through Chromium.
-    tokio::time::sleep(Duration::from_millis(9000)).await;
+    // 4. The grant is revoked at the IdP: after expiry, a new login through Chromium.
+    idp.refuse_refresh();
+    tokio::time::sleep(Duration::from_millis(3200)).await;
     let relogin = second
         .metadata()
         .await
@@ -196,7 +209,7 @@ async fn pkce_through_real_chromium_then_cache_refresh_and_relogin() {
         .unwrap()
         .to_owned();
     assert!(matches!(prompts2.next(), Prompt::Browser { .. }));
-    assert!(relogin != refreshed, "the token was not replaced");
+    assert!(relogin != refreshed, "a new login");
     assert_eq!(grants(&idp, "authorization_code"), 2);
 }
 

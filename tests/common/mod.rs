@@ -71,7 +71,12 @@ impl Idp {
         });
         let line = rx
             .recv_timeout(Duration::from_secs(60))
-            .expect("the IdP fixture did not print its ready line within 60 s");
+            .unwrap_or_else(|_| {
+                panic!(
+                    "the IdP fixture did not print its ready line within 60 s (process: {:?})",
+                    idp.child.try_wait()
+                )
+            });
         let ready: serde_json::Value =
             serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad ready line {line:?}: {e}"));
         idp.port = ready["port"].as_u64().expect("port in ready line") as u16;
@@ -98,6 +103,12 @@ impl Idp {
     /// Zero the counters.
     pub fn reset_stats(&self) {
         self.http("POST", "/_test/reset");
+    }
+
+    /// From now on, refuse every refresh-token grant (`invalid_grant`), as if an
+    /// administrator had revoked the grants.
+    pub fn refuse_refresh(&self) {
+        self.http("POST", "/_test/refuse-refresh");
     }
 
     /// A minimal HTTP/1.0 exchange with the fixture's instrumentation routes (test-only; the

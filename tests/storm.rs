@@ -1,0 +1,93 @@
+//! Token expiry under load, against the real IdP: 64 threads calling for the header in a
+//! loop while 2-second tokens expire. The IdP must see one request per refresh, however many
+//! threads there are; no call may fail; and no call may wait for the network (the refresh
+//! happens in the background before expiry). Latencies are printed, not asserted.
+//!
+//! `FLYTEAUTH_STORM_SECS` sets the duration (default 8 s; issue 6 asks for runs of 20 s).
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::Idp;
+use flyteauth::Authenticator;
+use serde_json::json;
+
+fn storm(threads: usize) {
+    let secs: u64 = std::env::var("FLYTEAUTH_STORM_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(8);
+    let idp = Idp::start(&[("IDP_ACCESS_TOKEN_TTL", "2")]);
+    let auth = Arc::new(Authenticator::from_json(&idp.cc_config(json!({}))).unwrap());
+    auth.metadata_blocking(None).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let failures = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..threads)
+        .map(|_| {
+            let (auth, stop, failures) = (auth.clone(), stop.clone(), failures.clone());
+            std::thread::spawn(move || {
+                let mut latencies = Vec::with_capacity(1 << 16);
+                while !stop.load(Ordering::Relaxed) {
+                    let t = Instant::now();
+                    match auth.metadata_blocking(None) {
+                        Ok(md) => assert!(md.get("flyte-authorization").is_some()),
+                        Err(_) => {
+                            failures.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    if latencies.len() < latencies.capacity() {
+                        latencies.push(t.elapsed());
+                    }
+                }
+                latencies
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(secs));
+    stop.store(true, Ordering::Relaxed);
+    let mut latencies: Vec<Duration> = workers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort();
+    let pct = |p: f64| latencies[((latencies.len() - 1) as f64 * p) as usize];
+    let requests = idp.client_credentials_requests();
+    eprintln!(
+        "storm: {threads} threads, {elapsed:.1} s, {} calls; IdP requests {requests}; \
+         p50 {:?} p99 {:?} max {:?}; waits {}",
+        latencies.len(),
+        pct(0.5),
+        pct(0.99),
+        latencies.last().unwrap(),
+        auth.wait_count()
+    );
+    assert_eq!(failures.load(Ordering::Relaxed), 0, "no call may fail");
+    assert_eq!(
+        auth.wait_count(),
+        1,
+        "only the very first call waited for a token"
+    );
+    // A 2 s token is refreshed 1.0-1.25 s after it was requested: about one request per
+    // second of run, plus the first, independent of the thread count.
+    let most = (elapsed / 1.0).ceil() as u64 + 2;
+    let least = (elapsed / 1.5).floor() as u64;
+    assert!(
+        (least..=most).contains(&requests),
+        "{requests} IdP requests in {elapsed:.1} s (expected {least}..={most})"
+    );
+}
+
+#[test]
+fn sixty_four_threads_one_idp_request_per_refresh() {
+    storm(64);
+}
+
+#[test]
+fn one_thread_the_same_number_of_idp_requests() {
+    storm(1);
+}
