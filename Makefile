@@ -2,7 +2,7 @@
 #
 #   make build    release library (target/release/libflyteauth.{so,a}), header check, pkg-config file
 #   make test     every test: lint, header freshness, Rust unit/integration/fault tests, C tests under valgrind
-#   make demo     build, start the local identity provider, print the header metadata from C and Java
+#   make demo     build, start the local identity provider, print the header metadata from C, Go and Java
 #   make bench    benchmarks; figures go to docs/PERFORMANCE.md by hand from the printed output
 #   make install  PREFIX=/usr/local (DESTDIR supported): library, header, pkg-config file
 
@@ -21,7 +21,7 @@ CFLAGS_DEMO := -std=c11 -O2 -Wall -Wextra -Werror -pedantic -I$(ROOT)/include
 
 SHELL       := /bin/bash
 
-.PHONY: pkgconfig build lib header check-header cbindgen fixture lint test test-rust test-keyring test-c test-java test-pkgconfig \
+.PHONY: pkgconfig build lib header check-header cbindgen fixture lint test test-rust test-keyring test-c test-go test-java test-pkgconfig \
         demo bench install clean
 
 build: lib check-header $(RELEASE)/pkgconfig/flyteauth.pc
@@ -66,7 +66,7 @@ lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
-test: lint check-header fixture test-rust test-keyring test-c test-pkgconfig test-java
+test: lint check-header fixture test-rust test-keyring test-c test-pkgconfig test-go test-java
 	@echo "make test: all suites passed"
 
 test-rust: fixture
@@ -90,6 +90,10 @@ test-keyring: fixture $(PYENV)/.installed
 test-c: fixture
 	bash tests/c/run.sh
 
+# The Go binding: go vet, go test -race, and a -tags debug run that forces GC around C calls.
+test-go: lib pkgconfig fixture
+	bash bindings/go/test.sh
+
 # The Java binding, the same JUnit suite twice: FFM on Java 25, JNI on Java 17.
 test-java: lib fixture
 	bash bindings/java/test.sh
@@ -106,14 +110,17 @@ test-pkgconfig: lib
 	echo "pkg-config: installed library links (shared and static), version $(VERSION)"; \
 	status=$$?; rm -rf $$tmp; exit $$status
 
-demo: lib fixture
+demo: lib pkgconfig fixture
 	@mkdir -p target/demo
 	$(CC) $(CFLAGS_DEMO) examples/c/demo.c -o target/demo/demo-c -L$(RELEASE) -lflyteauth -Wl,-rpath,$(RELEASE)
-	@scripts/with-idp sh -c 'target/demo/demo-c && bash bindings/java/demo.sh'
+	@scripts/with-idp sh -c 'target/demo/demo-c && \
+	    (cd bindings/go && PKG_CONFIG_PATH=$(RELEASE)/pkgconfig go run ./examples/demo) && \
+	    bash bindings/java/demo.sh'
 
 bench: lib fixture
 	$(CARGO) bench --bench hot_path
 	bash benches/c/run.sh
+	cd bindings/go && PKG_CONFIG_PATH=$(RELEASE)/pkgconfig go test -run '^$$' -bench . -benchmem -count 5
 	bash bindings/java/bench.sh
 
 install: lib
