@@ -348,6 +348,19 @@ void flyteauth_cancel_cancel(const flyteauth_cancel *c);
 void flyteauth_cancel_free(flyteauth_cancel *c);
 
 /**
+ * Whether `a` talks plain HTTP to its endpoint (the `insecure` setting after the config file
+ * and the environment were applied): 1 if so, 0 if not or `a` is NULL. Bindings use it for
+ * e.g. grpc-go's `RequireTransportSecurity`.
+ */
+int flyteauth_authenticator_insecure(const flyteauth_authenticator *a);
+
+/**
+ * When the token in `m` expires, in milliseconds since the Unix epoch; 0 when unknown (an
+ * opaque token without `expires_in`, or a command token) or when `m` is NULL.
+ */
+int64_t flyteauth_metadata_expires_at_ms(const flyteauth_metadata *m);
+
+/**
  * Show login prompts the host's own way: `callback` is called with `user_data` whenever a
  * person must act (the PKCE login URL, or the device flow's URL and code). Prompts are always
  * written to stderr as well. A NULL `callback` removes the callback.
@@ -356,7 +369,8 @@ void flyteauth_cancel_free(flyteauth_cancel *c);
  * longer call `callback`: after the callback is replaced or removed and any prompt being
  * shown has returned, or after `a` is freed and the work it started has finished. Free
  * `user_data` there, not earlier. `callback`, `release` and `user_data` must be usable from
- * any thread.
+ * any thread. If this function fails (e.g. `a` is NULL), `release` is not called and
+ * `user_data` stays the caller's.
  */
 flyteauth_status flyteauth_authenticator_set_prompt_callback(flyteauth_authenticator *a, flyteauth_prompt_callback callback, void *user_data, flyteauth_release_callback release, flyteauth_error **err);
 

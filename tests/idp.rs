@@ -276,3 +276,36 @@ async fn the_blocking_api_works_from_inside_a_tokio_runtime() {
     let md = auth.metadata().await.unwrap();
     assert!(md.get("flyte-authorization").is_some());
 }
+
+#[test]
+fn c_abi_accessors_for_bindings_expiry_and_insecure() {
+    use flyteauth::ffi::*;
+    use std::ffi::CString;
+    let idp = Idp::start(&[("IDP_ACCESS_TOKEN_TTL", "120")]);
+    let config = CString::new(idp.cc_config(json!({}))).unwrap();
+    let mut a = std::ptr::null_mut();
+    assert_eq!(
+        flyteauth_authenticator_new(config.as_ptr(), &mut a, std::ptr::null_mut()),
+        flyteauth_status::FLYTEAUTH_OK
+    );
+    assert_eq!(flyteauth_authenticator_insecure(a), 1);
+    assert_eq!(flyteauth_authenticator_insecure(std::ptr::null()), 0);
+    let mut m = std::ptr::null_mut();
+    assert_eq!(
+        flyteauth_authenticator_fetch_metadata(a, &mut m, std::ptr::null_mut()),
+        flyteauth_status::FLYTEAUTH_OK
+    );
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let expires = flyteauth_metadata_expires_at_ms(m);
+    assert!(
+        expires > now_ms + 100_000 && expires <= now_ms + 121_000,
+        "{expires} vs {now_ms}"
+    );
+    assert_eq!(flyteauth_authenticator_metadata_is_current(a, m), 1);
+    assert_eq!(flyteauth_metadata_expires_at_ms(std::ptr::null()), 0);
+    flyteauth_metadata_free(m);
+    flyteauth_authenticator_free(a);
+}

@@ -613,6 +613,27 @@ pub type flyteauth_prompt_callback = Option<
     ),
 >;
 
+/// Whether `a` talks plain HTTP to its endpoint (the `insecure` setting after the config file
+/// and the environment were applied): 1 if so, 0 if not or `a` is NULL. Bindings use it for
+/// e.g. grpc-go's `RequireTransportSecurity`.
+#[no_mangle]
+pub extern "C" fn flyteauth_authenticator_insecure(a: *const flyteauth_authenticator) -> c_int {
+    let insecure = catch_unwind(AssertUnwindSafe(|| {
+        authenticator(a).is_ok_and(|a| a.config().insecure)
+    }));
+    c_int::from(insecure.unwrap_or(false))
+}
+
+/// When the token in `m` expires, in milliseconds since the Unix epoch; 0 when unknown (an
+/// opaque token without `expires_in`, or a command token) or when `m` is NULL.
+#[no_mangle]
+pub extern "C" fn flyteauth_metadata_expires_at_ms(m: *const flyteauth_metadata) -> i64 {
+    metadata(m)
+        .and_then(Metadata::expires_at)
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 /// Releases a host's `user_data` once the library no longer needs it.
 pub type flyteauth_release_callback = Option<extern "C" fn(user_data: *mut std::ffi::c_void)>;
 
@@ -679,7 +700,8 @@ impl Drop for HostPrompt {
 /// longer call `callback`: after the callback is replaced or removed and any prompt being
 /// shown has returned, or after `a` is freed and the work it started has finished. Free
 /// `user_data` there, not earlier. `callback`, `release` and `user_data` must be usable from
-/// any thread.
+/// any thread. If this function fails (e.g. `a` is NULL), `release` is not called and
+/// `user_data` stays the caller's.
 #[no_mangle]
 pub extern "C" fn flyteauth_authenticator_set_prompt_callback(
     a: *mut flyteauth_authenticator,
