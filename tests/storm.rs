@@ -91,3 +91,42 @@ fn sixty_four_threads_one_idp_request_per_refresh() {
 fn one_thread_the_same_number_of_idp_requests() {
     storm(1);
 }
+
+#[test]
+fn idp_down_during_the_refresh_window_then_back() {
+    // A 4 s token: refreshed in the background 1.5-2 s before expiry.
+    let idp = Idp::start(&[("IDP_ACCESS_TOKEN_TTL", "4")]);
+    let auth = Authenticator::from_json(
+        &idp.cc_config(json!({"maxRetries": 1, "maxBackoffDelay": "100ms"})),
+    )
+    .unwrap();
+    let first = auth.metadata_blocking(None).unwrap();
+    let first_value = first.get("flyte-authorization").unwrap().to_owned();
+    let expires = first.expires_at().unwrap();
+    idp.set_token_endpoint_down(true);
+    // Through the refresh window: the background refresh fails, the old token keeps being
+    // served, and no call waits or fails.
+    while std::time::SystemTime::now() + Duration::from_millis(300) < expires {
+        let md = auth.metadata_blocking(None).unwrap();
+        assert!(
+            md.get("flyte-authorization") == Some(first_value.as_str()),
+            "the old token is served"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(auth.wait_count(), 1);
+    // After expiry: a clear error, not an expired token.
+    while std::time::SystemTime::now() < expires {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let e = auth.metadata_blocking(None).unwrap_err();
+    assert_eq!(e.kind(), flyteauth::ErrorKind::Network, "{e}");
+    assert_eq!(e.http_status(), Some(503));
+    // The IdP comes back: the next call recovers, no restart.
+    idp.set_token_endpoint_down(false);
+    let md = auth.metadata_blocking(None).unwrap();
+    assert!(
+        md.get("flyte-authorization") != Some(first_value.as_str()),
+        "a new token"
+    );
+}

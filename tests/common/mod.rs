@@ -105,6 +105,11 @@ impl Idp {
         self.http("POST", "/_test/reset");
     }
 
+    /// Take the token endpoint down (503) or bring it back.
+    pub fn set_token_endpoint_down(&self, down: bool) {
+        self.http("POST", if down { "/_test/down" } else { "/_test/up" });
+    }
+
     /// From now on, refuse every refresh-token grant (`invalid_grant`), as if an
     /// administrator had revoked the grants.
     pub fn refuse_refresh(&self) {
