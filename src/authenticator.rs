@@ -185,7 +185,9 @@ struct Inner {
     /// The token behind the current snapshot (with its refresh token), for the next refresh.
     last_token: Mutex<Option<Token>>,
     current: ArcSwapOption<Metadata>,
-    inflight: Mutex<Option<SharedRefresh>>,
+    /// The refresh in flight, with the process that started it (after `fork()` the child
+    /// must not wait for a task of its parent's runtime).
+    inflight: Mutex<Option<(u32, SharedRefresh)>>,
     generation: AtomicU64,
     refreshes: AtomicU64,
     /// Calls that had to wait for a refresh (no usable token at hand).
@@ -526,8 +528,16 @@ impl Inner {
                 return Ok(futures_util::future::ready(Ok(m)).boxed());
             }
         }
-        if let Some(shared) = &*slot {
-            return Ok(shared.clone().boxed());
+        let pid = std::process::id();
+        match slot.take() {
+            Some((owner, shared)) if owner == pid => {
+                *slot = Some((owner, shared.clone()));
+                return Ok(shared.boxed());
+            }
+            // The parent's refresh, inherited through fork(): it will never complete here.
+            // Leak it; dropping could touch the parent's runtime.
+            Some(inherited) => std::mem::forget(inherited),
+            None => {}
         }
         let task_inner = Arc::clone(this);
         let handle = runtime::spawn(async move {
@@ -550,7 +560,7 @@ impl Inner {
             })
             .boxed()
             .shared();
-        *slot = Some(shared.clone());
+        *slot = Some((pid, shared.clone()));
         Ok(shared.boxed())
     }
 

@@ -24,7 +24,10 @@ const BASE_BACKOFF: Duration = Duration::from_millis(200);
 /// The HTTP client of one authenticator. Clones share the connection pool.
 #[derive(Debug, Clone)]
 pub struct HttpClient {
-    client: reqwest::Client,
+    /// The client of the process that built it; a child after `fork()` builds its own (the
+    /// parent's pooled connections must not be shared), see [`HttpClient::client`].
+    client: Arc<std::sync::Mutex<(u32, reqwest::Client)>>,
+    config: Arc<Config>,
     max_retries: u32,
     max_backoff: Duration,
     proxy_token: Option<Arc<ProxyToken>>,
@@ -34,30 +37,26 @@ impl HttpClient {
     /// Build the client from `config`; `proxy_token` adds `proxy-authorization` to every
     /// request.
     pub fn new(config: &Config, proxy_token: Option<Arc<ProxyToken>>) -> Result<HttpClient> {
-        let tls = tls_config(config)?;
-        let mut builder = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .connect_timeout(config.per_retry_timeout.min(Duration::from_secs(10)))
-            .timeout(config.per_retry_timeout)
-            .pool_idle_timeout(Duration::from_secs(60))
-            .redirect(reqwest::redirect::Policy::limited(5));
-        if let Some(proxy) = &config.http_proxy_url {
-            let proxy = reqwest::Proxy::all(proxy.as_str())
-                .map_err(|e| Error::config(format!("httpProxyURL: {e}")))?;
-            builder = builder.proxy(proxy);
-        }
-        let client = builder.build().map_err(|e| {
-            Error::new(
-                ErrorKind::Internal,
-                format!("cannot build the HTTP client: {}", error_chain(&e)),
-            )
-        })?;
+        let client = build_client(config)?;
         Ok(HttpClient {
-            client,
+            client: Arc::new(std::sync::Mutex::new((std::process::id(), client))),
+            config: Arc::new(config.clone()),
             max_retries: config.max_retries,
             max_backoff: config.max_backoff_delay,
             proxy_token,
         })
+    }
+
+    /// The reqwest client for this process. After `fork()` the child builds a new one and
+    /// leaks the parent's (dropping it could touch connections and tasks of the parent).
+    fn client(&self) -> Result<reqwest::Client> {
+        let pid = std::process::id();
+        let mut slot = self.client.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.0 != pid {
+            let fresh = build_client(&self.config)?;
+            std::mem::forget(std::mem::replace(&mut *slot, (pid, fresh)));
+        }
+        Ok(slot.1.clone())
     }
 
     /// Send `request`, retrying transient failures. Returns the final response, whatever its
@@ -98,7 +97,7 @@ impl HttpClient {
                 *req.body_mut() = Some(body.clone().into());
             }
 
-            let outcome = match self.client.execute(req).await {
+            let outcome = match self.client()?.execute(req).await {
                 Ok(resp) => read_response(resp, &what).await,
                 Err(e) => Err(transport_error(&what, &e)),
             };
@@ -230,6 +229,28 @@ pub fn redact_url(url: &str) -> String {
         }
         Err(_) => "<invalid URL>".to_owned(),
     }
+}
+
+/// A reqwest client with the config's TLS, proxy and timeouts.
+fn build_client(config: &Config) -> Result<reqwest::Client> {
+    let tls = tls_config(config)?;
+    let mut builder = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .connect_timeout(config.per_retry_timeout.min(Duration::from_secs(10)))
+        .timeout(config.per_retry_timeout)
+        .pool_idle_timeout(Duration::from_secs(60))
+        .redirect(reqwest::redirect::Policy::limited(5));
+    if let Some(proxy) = &config.http_proxy_url {
+        let proxy = reqwest::Proxy::all(proxy.as_str())
+            .map_err(|e| Error::config(format!("httpProxyURL: {e}")))?;
+        builder = builder.proxy(proxy);
+    }
+    builder.build().map_err(|e| {
+        Error::new(
+            ErrorKind::Internal,
+            format!("cannot build the HTTP client: {}", error_chain(&e)),
+        )
+    })
 }
 
 /// The TLS settings: the platform's roots plus `caCertFilePath`, or no verification at all

@@ -3,38 +3,50 @@
 //! The runtime is built lazily on first use, small (two workers, a handful of blocking
 //! threads) and named `flyteauth-*`, because it lives inside a host process (a JVM, a Go
 //! program) that has pools of its own. It is never shut down: unloading the library
-//! (`dlclose`) while its threads run is not supported.
+//! (`dlclose`) while its threads run is not supported. After `fork()`, the child gets a new
+//! runtime on its first blocking call.
 
 use std::future::Future;
 use std::time::Duration;
 
-use once_cell::sync::OnceCell;
+use std::sync::Mutex;
 use tokio::runtime::{Handle, Runtime};
 
 use crate::error::{Error, ErrorKind, Result};
 
-static RUNTIME: OnceCell<Runtime> = OnceCell::new();
+/// The runtime and the process it belongs to.
+static RUNTIME: Mutex<Option<(u32, &'static Runtime)>> = Mutex::new(None);
 
 /// Worker threads of the runtime.
 pub const WORKER_THREADS: usize = 2;
 
-/// The runtime, built on first use.
+/// The runtime, built on first use, and built again in a child process after `fork()`: the
+/// parent's runtime has no threads in the child. The old one is leaked, never dropped
+/// (dropping it would wait for threads that do not exist).
 pub fn runtime() -> Result<&'static Runtime> {
-    RUNTIME.get_or_try_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(WORKER_THREADS)
-            .max_blocking_threads(4)
-            .thread_name("flyteauth-rt")
-            .thread_keep_alive(Duration::from_secs(10))
-            .enable_all()
-            .build()
-            .map_err(|e| {
-                Error::new(
-                    ErrorKind::Internal,
-                    format!("cannot start the flyteauth runtime: {e}"),
-                )
-            })
-    })
+    let pid = std::process::id();
+    let mut slot = RUNTIME.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((owner, rt)) = *slot {
+        if owner == pid {
+            return Ok(rt);
+        }
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(WORKER_THREADS)
+        .max_blocking_threads(4)
+        .thread_name("flyteauth-rt")
+        .thread_keep_alive(Duration::from_secs(10))
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Internal,
+                format!("cannot start the flyteauth runtime: {e}"),
+            )
+        })?;
+    let rt: &'static Runtime = Box::leak(Box::new(rt));
+    *slot = Some((pid, rt));
+    Ok(rt)
 }
 
 /// Run `future` to completion on the library's runtime and wait for it on this thread.

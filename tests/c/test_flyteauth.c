@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1503,6 +1504,59 @@ static void *invalidate_worker(void *arg) {
     return NULL;
 }
 
+static void test_fork(void) {
+    /* After fork(), the child gets a working library: its own runtime and connection pool
+     * (the parent's threads do not exist in the child), and the parent keeps working. */
+    if (!have_fixture()) {
+        CHECK(!"the fixture is running (scripts/with-idp)");
+        return;
+    }
+    char json[1024];
+    fixture_config(json, sizeof json, env_or_empty("FLYTEAUTH_IDP_ENDPOINT"),
+                   env_or_empty("FLYTEAUTH_IDP_CLIENT_SECRET"), "");
+    flyteauth_authenticator *a = MUST_NEW(json);
+    if (a == NULL)
+        return;
+    flyteauth_metadata *md = NULL;
+    CHECK_STATUS(flyteauth_authenticator_fetch_metadata(a, &md, NULL), FLYTEAUTH_OK);
+    flyteauth_metadata_free(md);
+    /* The child reports through a pipe, not its exit status: under valgrind the child's exit
+     * status is valgrind's verdict on the heap it inherited from the parent. */
+    int report[2];
+    CHECK(pipe(report) == 0);
+    fflush(NULL);
+    pid_t child = fork();
+    if (child == 0) {
+        close(report[0]);
+        /* Without fork support the child would wait forever on the parent's runtime: the
+         * alarm turns that hang into a failure. */
+        alarm(30);
+        /* A refresh needs the network: a new runtime and a new HTTP client in the child. */
+        flyteauth_error *cerr = NULL;
+        int ok = flyteauth_authenticator_refresh(a, &cerr) == FLYTEAUTH_OK;
+        if (!ok)
+            fprintf(stderr, "fork child: refresh failed: %s\n", flyteauth_error_message(cerr));
+        flyteauth_error_free(cerr);
+        flyteauth_metadata *m = NULL;
+        ok = ok && flyteauth_authenticator_fetch_metadata(a, &m, NULL) == FLYTEAUTH_OK &&
+             flyteauth_metadata_len(m) == 1;
+        flyteauth_metadata_free(m);
+        char verdict = ok ? 'y' : 'n';
+        ssize_t written = write(report[1], &verdict, 1);
+        _exit(written == 1 ? 0 : 1);
+    }
+    close(report[1]);
+    CHECK(child > 0);
+    char verdict = 0;
+    CHECK_INT_EQ((int)read(report[0], &verdict, 1), 1);
+    CHECK_INT_EQ(verdict, 'y');
+    close(report[0]);
+    int status = 0;
+    CHECK(waitpid(child, &status, 0) == child);
+    CHECK_STATUS(flyteauth_authenticator_refresh(a, NULL), FLYTEAUTH_OK);
+    flyteauth_authenticator_free(a);
+}
+
 static void test_threads(void) {
     if (!have_fixture()) {
         CHECK(!"the fixture is running (scripts/with-idp)");
@@ -1602,6 +1656,7 @@ static const struct test_case TESTS[] = {
     {"from_flyte_config", test_from_flyte_config},
     {"null_arguments", test_null_arguments},
     {"threads", test_threads},
+    {"fork", test_fork},
 };
 
 int main(int argc, char **argv) {
