@@ -31,6 +31,24 @@ fn interactive(
     (auth, rx)
 }
 
+/// Start a call that needs a login, and wait for the prompt it shows.
+async fn begin_login(
+    auth: &Authenticator,
+    prompts: mpsc::Receiver<Prompt>,
+) -> (
+    tokio::task::JoinHandle<flyteauth::Result<std::sync::Arc<flyteauth::Metadata>>>,
+    Prompt,
+) {
+    let login = tokio::spawn({
+        let auth = auth.clone();
+        async move { auth.metadata().await }
+    });
+    let prompt = tokio::task::spawn_blocking(move || next_prompt(&prompts))
+        .await
+        .unwrap();
+    (login, prompt)
+}
+
 fn next_prompt(rx: &mpsc::Receiver<Prompt>) -> Prompt {
     rx.recv_timeout(Duration::from_secs(20))
         .expect("a login prompt")
@@ -60,15 +78,8 @@ fn device_grants(idp: &Idp) -> u64 {
 async fn device_flow_pending_then_approved() {
     let idp = Idp::start(&[]);
     let (auth, prompts) = interactive(&idp, "DeviceFlow", json!({}));
-    let login = tokio::spawn({
-        let auth = auth.clone();
-        async move { auth.metadata().await }
-    });
-    let code = device_code(
-        tokio::task::spawn_blocking(move || next_prompt(&prompts))
-            .await
-            .unwrap(),
-    );
+    let (login, prompt) = begin_login(&auth, prompts).await;
+    let code = device_code(prompt);
     // Let the library see authorization_pending at least once before the approval.
     while device_grants(&idp) == 0 {
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -91,15 +102,8 @@ async fn device_flow_slow_down_adds_five_seconds() {
     let idp = Idp::start(&[("IDP_SLOW_DOWN_FIRST", "1"), ("IDP_DEVICE_INTERVAL", "1")]);
     let (auth, prompts) = interactive(&idp, "DeviceFlow", json!({}));
     let started = Instant::now();
-    let login = tokio::spawn({
-        let auth = auth.clone();
-        async move { auth.metadata().await }
-    });
-    let code = device_code(
-        tokio::task::spawn_blocking(move || next_prompt(&prompts))
-            .await
-            .unwrap(),
-    );
+    let (login, prompt) = begin_login(&auth, prompts).await;
+    let code = device_code(prompt);
     answer_device_code(&idp.url, &code, true).await;
     // Poll 1 (after 1 s) gets slow_down; the interval becomes 6 s; poll 2 gets the token.
     login.await.unwrap().unwrap();
@@ -115,15 +119,8 @@ async fn device_flow_slow_down_adds_five_seconds() {
 async fn device_flow_access_denied_is_its_own_error() {
     let idp = Idp::start(&[]);
     let (auth, prompts) = interactive(&idp, "DeviceFlow", json!({}));
-    let login = tokio::spawn({
-        let auth = auth.clone();
-        async move { auth.metadata().await }
-    });
-    let code = device_code(
-        tokio::task::spawn_blocking(move || next_prompt(&prompts))
-            .await
-            .unwrap(),
-    );
+    let (login, prompt) = begin_login(&auth, prompts).await;
+    let code = device_code(prompt);
     answer_device_code(&idp.url, &code, false).await;
     let e = login.await.unwrap().unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Authentication, "{e}");
@@ -167,15 +164,8 @@ const EPHEMERAL_REDIRECT: (&str, &str) = ("FLYTE_REDIRECT_URI", "http://127.0.0.
 async fn pkce_login_then_a_rejected_token_is_replaced_with_the_refresh_token() {
     let idp = Idp::start(&[EPHEMERAL_REDIRECT]);
     let (auth, prompts) = interactive(&idp, "Pkce", json!({}));
-    let login = tokio::spawn({
-        let auth = auth.clone();
-        async move { auth.metadata().await }
-    });
-    let url = login_url(
-        tokio::task::spawn_blocking(move || next_prompt(&prompts))
-            .await
-            .unwrap(),
-    );
+    let (login, prompt) = begin_login(&auth, prompts).await;
+    let url = login_url(prompt);
     assert_eq!(param(&url, "code_challenge_method"), "S256");
     assert_eq!(param(&url, "client_id"), "test-public");
     assert_eq!(complete_browser_login(&url).await, 200, "the success page");
@@ -210,15 +200,8 @@ async fn pkce_login_then_a_rejected_token_is_replaced_with_the_refresh_token() {
 async fn pkce_ignores_stray_requests_and_foreign_state() {
     let idp = Idp::start(&[EPHEMERAL_REDIRECT]);
     let (auth, prompts) = interactive(&idp, "Pkce", json!({}));
-    let login = tokio::spawn({
-        let auth = auth.clone();
-        async move { auth.metadata().await }
-    });
-    let url = login_url(
-        tokio::task::spawn_blocking(move || next_prompt(&prompts))
-            .await
-            .unwrap(),
-    );
+    let (login, prompt) = begin_login(&auth, prompts).await;
+    let url = login_url(prompt);
     let redirect = param(&url, "redirect_uri");
     let origin = redirect.trim_end_matches("/callback");
     let probe = scripted_browser();
@@ -248,15 +231,8 @@ async fn pkce_ignores_stray_requests_and_foreign_state() {
 async fn pkce_error_callback_is_reported_with_the_servers_description() {
     let idp = Idp::start(&[EPHEMERAL_REDIRECT]);
     let (auth, prompts) = interactive(&idp, "Pkce", json!({}));
-    let login = tokio::spawn({
-        let auth = auth.clone();
-        async move { auth.metadata().await }
-    });
-    let url = login_url(
-        tokio::task::spawn_blocking(move || next_prompt(&prompts))
-            .await
-            .unwrap(),
-    );
+    let (login, prompt) = begin_login(&auth, prompts).await;
+    let url = login_url(prompt);
     // The person refuses: stop at the IdP's first interaction and abort it.
     let follow = scripted_browser(); // (also installs the test's TLS crypto provider)
     let browser = reqwest::Client::builder()
