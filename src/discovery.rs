@@ -149,7 +149,7 @@ impl Discovery {
                 let url = self.url(OAUTH2_METADATA_PATH)?;
                 let body = fetch(http, &url)
                     .await?
-                    .ok_or_else(|| not_found(&url, "tokenUrl"))?;
+                    .ok_or_else(|| not_found(&url, "set tokenUrl in the config instead"))?;
                 OAuth2Metadata::from_json(&body)
             })
             .await
@@ -171,25 +171,25 @@ impl Discovery {
         Ok(cached.as_ref())
     }
 
-    /// [`Discovery::client_config`], where a 404 is an error that says what to configure.
+    /// [`Discovery::client_config`], where a 404 is an error whose message ends with `hint`
+    /// (what to configure instead, or why there is no way around it).
     pub async fn require_client_config(
         &self,
         http: &HttpClient,
-        instead: &str,
+        hint: &str,
     ) -> Result<&PublicClientConfig> {
         match self.client_config(http).await? {
             Some(c) => Ok(c),
-            None => Err(not_found(&self.url(CLIENT_CONFIG_PATH)?, instead)),
+            None => Err(not_found(&self.url(CLIENT_CONFIG_PATH)?, hint)),
         }
     }
 }
 
-fn not_found(url: &str, instead: &str) -> Error {
+/// A 404 from the AuthMetadataService; `hint` says what to do instead (a full sentence).
+fn not_found(url: &str, hint: &str) -> Error {
     Error::new(
         ErrorKind::Discovery,
-        format!(
-            "GET {url}: 404 Not Found: the server has no Flyte AuthMetadataService; set {instead} in the config instead"
-        ),
+        format!("GET {url}: 404 Not Found: the server has no Flyte AuthMetadataService; {hint}"),
     )
     .with_http_status(404)
 }

@@ -42,7 +42,10 @@ pub async fn fetch_token(ctx: &FlowContext<'_>) -> Result<Token> {
     let server = if needs_server {
         Some(
             ctx.discovery
-                .require_client_config(ctx.http, "scopes and authorizationHeader")
+                .require_client_config(
+                    ctx.http,
+                    "set tokenUrl, scopes and authorizationHeader in the config instead",
+                )
                 .await?,
         )
     } else {

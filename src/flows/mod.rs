@@ -94,7 +94,11 @@ impl FlowContext<'_> {
     async fn interactive_token(&self, refresh_token: Option<&str>) -> Result<Token> {
         let server = self
             .discovery
-            .require_client_config(self.http, "the PKCE/device settings")
+            .require_client_config(
+                self.http,
+                "PKCE and the device flow need its client id and redirect URI; check the endpoint, \
+                 or use ClientSecret or ExternalCommand",
+            )
             .await?;
         let metadata = self.discovery.metadata(self.http).await?;
         let client_id = server.client_id.as_deref().ok_or_else(|| {
@@ -229,7 +233,10 @@ impl FlowContext<'_> {
             AuthType::ExternalCommand => self.discovery.client_config(self.http).await?,
             _ => Some(
                 self.discovery
-                    .require_client_config(self.http, "authorizationHeader")
+                    .require_client_config(
+                        self.http,
+                        "set authorizationHeader in the config instead",
+                    )
                     .await?,
             ),
         };
