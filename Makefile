@@ -22,7 +22,7 @@ CFLAGS_DEMO := -std=c11 -O2 -Wall -Wextra -Werror -pedantic -I$(ROOT)/include
 SHELL       := /bin/bash
 
 .PHONY: pkgconfig build lib header check-header cbindgen fixture lint test test-rust test-keyring test-c test-go test-java test-pkgconfig \
-        demo bench install clean
+        demo bench install clean fuzz-smoke
 
 build: lib check-header $(RELEASE)/pkgconfig/flyteauth.pc
 
@@ -66,7 +66,7 @@ lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
-test: lint check-header fixture test-rust test-keyring test-c test-pkgconfig test-go test-java
+test: lint check-header fixture test-rust test-keyring test-c test-pkgconfig test-go test-java fuzz-smoke
 	@echo "make test: all suites passed"
 
 test-rust: fixture
@@ -122,6 +122,21 @@ bench: lib fixture
 	bash benches/c/run.sh
 	cd bindings/go && PKG_CONFIG_PATH=$(RELEASE)/pkgconfig go test -run '^$$' -bench . -benchmem -count 5
 	bash bindings/java/bench.sh
+
+# Fuzzing (issue 6): cargo-fuzz on the nightly toolchain. A smoke run of FUZZ_SECONDS per
+# target; longer runs: cargo +nightly fuzz run <target> -- -max_total_time=3600
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS := config_json config_yaml discovery c_abi
+fuzz-smoke:
+	@if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then \
+	    echo "fuzz-smoke: SKIPPED: no nightly toolchain (cargo-fuzz needs it)"; exit 0; fi; \
+	command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked --quiet; \
+	mkdir -p target; \
+	for t in $(FUZZ_TARGETS); do \
+	    if ! $(CARGO) +nightly fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) > target/fuzz-$$t.log 2>&1; then \
+	        tail -n 40 target/fuzz-$$t.log; echo "fuzz-smoke: $$t FAILED (fuzz/artifacts/$$t)"; exit 1; fi; \
+	    echo "fuzz-smoke: $$t: $$(grep -E '^Done' target/fuzz-$$t.log)"; \
+	done
 
 install: lib
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
