@@ -9,6 +9,9 @@
  *   bytes become U+FFFD) and created with NewString.
  * - A failed call throws org.flyte.auth.FlyteAuthException (built by its static factory
  *   fromNative so the status-to-subclass mapping lives in Java) and frees the flyteauth_error.
+ * - A prompt callback is an org.flyte.auth.PromptHandler held by a JNI global reference, which
+ *   is the user_data of flyteauth_authenticator_set_prompt_callback; the library's release
+ *   function deletes it (see "Login prompts" below).
  *
  * Built by build-native.sh against libflyteauth.a into one self-contained
  * libflyteauth_jni.so that also exports the flyteauth_* symbols for the FFM back end.
@@ -23,6 +26,10 @@
 static jclass exception_class;      /* org.flyte.auth.FlyteAuthException (global ref) */
 static jmethodID exception_factory; /* static FlyteAuthException fromNative(int, String, int, String, String) */
 static jclass string_class;         /* java.lang.String (global ref) */
+static JavaVM *java_vm;             /* for the library's threads, which the JVM does not know */
+static jclass prompt_class;         /* org.flyte.auth.PromptHandler (global ref) */
+static jmethodID prompt_show;       /* void show(int kind, String url, String userCode) */
+static jmethodID prompt_released;   /* void released() */
 
 #define H(p) ((void *)(intptr_t)(p))
 #define J(p) ((jlong)(intptr_t)(p))
@@ -47,6 +54,18 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved) {
     string_class = (jclass)(*env)->NewGlobalRef(env, str);
     if (exception_class == NULL || string_class == NULL)
         return JNI_ERR;
+    jclass prompt = (*env)->FindClass(env, "org/flyte/auth/PromptHandler");
+    if (prompt == NULL)
+        return JNI_ERR;
+    prompt_show = (*env)->GetMethodID(env, prompt, "show", "(ILjava/lang/String;Ljava/lang/String;)V");
+    prompt_released = (*env)->GetMethodID(env, prompt, "released", "()V");
+    if (prompt_show == NULL || prompt_released == NULL)
+        return JNI_ERR;
+    /* Keeps the class (and so the method IDs) alive for as long as the library is loaded. */
+    prompt_class = (jclass)(*env)->NewGlobalRef(env, prompt);
+    if (prompt_class == NULL)
+        return JNI_ERR;
+    java_vm = vm;
     return JNI_VERSION_1_8;
 }
 
@@ -222,6 +241,18 @@ JNIEXPORT jlong JNICALL Java_org_flyte_auth_JniNativeApi_nTryFetch(JNIEnv *env, 
     return flyteauth_authenticator_try_fetch_metadata(H(a), &m) == 1 ? J(m) : 0;
 }
 
+/*
+ * The hot path once a snapshot is cached: whether `m` is still a's current, fresh snapshot.
+ * `owner` (the Java object that owns `m`) is unused here: being an argument keeps it reachable,
+ * so `m` cannot be released while this runs (see NativeHandle).
+ */
+JNIEXPORT jboolean JNICALL Java_org_flyte_auth_JniNativeApi_nIsCurrent(JNIEnv *env, jclass cls,
+                                                                       jlong a, jlong m,
+                                                                       jobject owner) {
+    (void)env; (void)cls; (void)owner;
+    return flyteauth_authenticator_metadata_is_current(H(a), H(m)) == 1 ? JNI_TRUE : JNI_FALSE;
+}
+
 JNIEXPORT jlong JNICALL Java_org_flyte_auth_JniNativeApi_nFetch(JNIEnv *env, jclass cls, jlong a,
                                                                 jlong cancel) {
     (void)cls;
@@ -296,6 +327,114 @@ JNIEXPORT void JNICALL Java_org_flyte_auth_JniNativeApi_nSetInteractive(JNIEnv *
     flyteauth_error *err = NULL;
     flyteauth_status st =
         flyteauth_authenticator_set_interactive(H(a), interactive ? 1 : 0, &err);
+    if (st != FLYTEAUTH_OK)
+        throw_error(env, st, err);
+}
+
+/*
+ * Login prompts.
+ *
+ * The library calls prompt_callback on one of its own threads (tokio's blocking pool, whose
+ * threads come and go: an idle one exits after ~10 s), and release_callback exactly once per
+ * registration, on a library thread or synchronously inside set_prompt_callback /
+ * authenticator_free on the Java thread that called them.
+ *
+ * Threads: a thread the JVM does not know is attached (as a daemon, so a callback in progress
+ * never keeps the JVM from exiting) for the duration of the call and detached right after. A
+ * prompt happens once per login, so the attach is not worth saving, and staying attached would
+ * leave a java.lang.Thread behind for every pool thread that exits, unless we also detached in
+ * a pthread key destructor. A thread that already is a Java thread (release from inside a JNI
+ * call) is used as is and never detached. If the JVM cannot attach the thread (it is shutting
+ * down), nothing is called and the global reference is left to the dying JVM.
+ *
+ * Exceptions: PromptHandler.show and .released catch everything themselves; whatever still
+ * comes back (an OutOfMemoryError creating the strings, a StackOverflowError) is printed to
+ * stderr by ExceptionDescribe, which also clears it, so no exception stays pending on a
+ * library thread and the login goes on.
+ */
+static JNIEnv *attach(int *attached) {
+    *attached = 0;
+    if (java_vm == NULL)
+        return NULL;
+    JNIEnv *env = NULL;
+    jint st = (*java_vm)->GetEnv(java_vm, (void **)&env, JNI_VERSION_1_8);
+    if (st == JNI_OK)
+        return env;
+    if (st != JNI_EDETACHED)
+        return NULL;
+    JavaVMAttachArgs args;
+    args.version = JNI_VERSION_1_8;
+    args.name = (char *)"flyteauth-prompt";
+    args.group = NULL;
+    if ((*java_vm)->AttachCurrentThreadAsDaemon(java_vm, (void **)&env, &args) != JNI_OK)
+        return NULL;
+    *attached = 1;
+    return env;
+}
+
+static void detach(int attached) {
+    if (attached)
+        (*java_vm)->DetachCurrentThread(java_vm);
+}
+
+static void prompt_callback(void *user_data, flyteauth_prompt_kind kind, const char *url,
+                            const char *user_code) {
+    int attached;
+    JNIEnv *env = attach(&attached);
+    if (env == NULL)
+        return;
+    /* A Java thread may arrive here inside a JNI call: keep its local references tidy. */
+    if ((*env)->PushLocalFrame(env, 4) == 0) {
+        jstring jurl = new_string_utf8(env, url);
+        jstring jcode = NULL;
+        if (!(*env)->ExceptionCheck(env))
+            jcode = new_string_utf8(env, user_code);
+        if (!(*env)->ExceptionCheck(env))
+            (*env)->CallVoidMethod(env, (jobject)user_data, prompt_show, (jint)kind, jurl, jcode);
+        if ((*env)->ExceptionCheck(env))
+            (*env)->ExceptionDescribe(env); /* prints the stack trace to stderr and clears it */
+        (*env)->PopLocalFrame(env, NULL);
+    } else {
+        (*env)->ExceptionDescribe(env);
+    }
+    detach(attached);
+}
+
+static void release_callback(void *user_data) {
+    int attached;
+    JNIEnv *env = attach(&attached);
+    if (env == NULL)
+        return;
+    /* Called synchronously from nSetPromptCallback or nFree, the thread has no exception
+     * pending (both calls start without one and make no Java call before the library's). */
+    (*env)->CallVoidMethod(env, (jobject)user_data, prompt_released);
+    if ((*env)->ExceptionCheck(env))
+        (*env)->ExceptionDescribe(env);
+    (*env)->DeleteGlobalRef(env, (jobject)user_data);
+    detach(attached);
+}
+
+JNIEXPORT void JNICALL Java_org_flyte_auth_JniNativeApi_nSetPromptCallback(JNIEnv *env, jclass cls,
+                                                                           jlong a,
+                                                                           jobject handler) {
+    (void)cls;
+    flyteauth_error *err = NULL;
+    flyteauth_status st;
+    if (handler == NULL) {
+        st = flyteauth_authenticator_set_prompt_callback(H(a), NULL, NULL, NULL, &err);
+    } else {
+        jobject ref = (*env)->NewGlobalRef(env, handler);
+        if (ref == NULL) {
+            jclass oom = (*env)->FindClass(env, "java/lang/OutOfMemoryError");
+            if (oom != NULL)
+                (*env)->ThrowNew(env, oom, "flyteauth: a global reference for the prompt callback");
+            return;
+        }
+        st = flyteauth_authenticator_set_prompt_callback(H(a), prompt_callback, ref,
+                                                         release_callback, &err);
+        if (st != FLYTEAUTH_OK)
+            (*env)->DeleteGlobalRef(env, ref); /* on failure, user_data stays ours */
+    }
     if (st != FLYTEAUTH_OK)
         throw_error(env, st, err);
 }

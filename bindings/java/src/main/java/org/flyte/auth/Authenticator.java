@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystems;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * Flyte client authentication: turns configuration into the header metadata to attach to each
@@ -187,7 +188,8 @@ public final class Authenticator implements AutoCloseable {
   /**
    * Allows or forbids asking a person to log in (the PKCE and device flows), overriding the
    * {@code interactive} config key. A server that must never block on a person forbids it: a
-   * needed login then fails with {@link LoginRequiredException} instead of a prompt on stderr.
+   * needed login then fails with {@link LoginRequiredException} instead of a prompt (on stderr
+   * and to the {@link #setPromptCallback prompt callback}).
    *
    * @param interactive whether a login prompt is allowed
    * @throws IllegalStateException if the authenticator is closed
@@ -200,6 +202,42 @@ public final class Authenticator implements AutoCloseable {
     } finally {
       h.release(cell);
     }
+  }
+
+  /**
+   * Shows login prompts your own way (a GUI, an IDE, a notification): {@code callback} is called
+   * whenever a person must act, with the PKCE login URL ({@link Prompt.Kind#BROWSER}) or the
+   * device flow's URL and user code ({@link Prompt.Kind#DEVICE_CODE}). The prompt is written to
+   * stderr as well, and for PKCE the library also tries to open a browser. Replaces the previous
+   * callback; {@code null} removes it.
+   *
+   * <p>The callback runs on a thread of the native library, not on the thread that called {@link
+   * #metadata()}; that call keeps waiting until the person has logged in (or it times out). The
+   * callback must return promptly and must not call this authenticator. An exception it throws
+   * is printed to stderr and does not affect the login.
+   *
+   * <p>The library holds the callback until it is replaced or removed (and a prompt it is showing
+   * has returned), or until the authenticator is closed: so a callback that refers to this
+   * authenticator keeps it reachable, and the {@code Cleaner} backstop cannot free it; close it.
+   *
+   * @param callback receives each prompt; null removes the callback
+   * @throws IllegalStateException if the authenticator is closed
+   */
+  public void setPromptCallback(Consumer<Prompt> callback) {
+    promptCallback(callback);
+  }
+
+  /** {@link #setPromptCallback}, returning the registration (null for null), for tests. */
+  PromptHandler promptCallback(Consumer<Prompt> callback) {
+    PromptHandler handler = callback == null ? null : new PromptHandler(callback);
+    NativeHandle h = handle;
+    int cell = h.acquire();
+    try {
+      h.setPromptCallback(handler);
+    } finally {
+      h.release(cell);
+    }
+    return handler;
   }
 
   /**

@@ -56,6 +56,13 @@ final class JniNativeApi implements NativeApi {
   }
 
   @Override
+  public boolean isCurrent(long a, long m, Object owner) {
+    // `owner` is an argument of the native method, so the JVM keeps it reachable (a JNI local
+    // reference) until the call returns; the C code does not use it otherwise.
+    return nIsCurrent(a, m, owner);
+  }
+
+  @Override
   public long fetch(long a, long cancel) {
     return nFetch(a, cancel);
   }
@@ -85,6 +92,11 @@ final class JniNativeApi implements NativeApi {
     nInvalidate(a, rejectedValue, cancel);
   }
 
+  @Override
+  public void setPromptCallback(long a, PromptHandler handler) {
+    nSetPromptCallback(a, handler);
+  }
+
   private static native String nVersion();
 
   private static native long nNew(byte[] configJson);
@@ -101,6 +113,8 @@ final class JniNativeApi implements NativeApi {
 
   private static native long nTryFetch(long a);
 
+  private static native boolean nIsCurrent(long a, long m, Object owner);
+
   private static native long nFetch(long a, long cancel);
 
   private static native String[] nRead(long m);
@@ -112,4 +126,7 @@ final class JniNativeApi implements NativeApi {
   private static native void nSetInteractive(long a, boolean interactive);
 
   private static native void nInvalidate(long a, byte[] rejectedValue, long cancel);
+
+  /** {@code handler} null: remove the callback. Otherwise a global reference becomes user_data. */
+  private static native void nSetPromptCallback(long a, PromptHandler handler);
 }

@@ -36,6 +36,14 @@ interface NativeApi {
   /** {@code flyteauth_authenticator_try_fetch_metadata}: a fresh snapshot, or 0. Never blocks. */
   long tryFetch(long a);
 
+  /**
+   * {@code flyteauth_authenticator_metadata_is_current}: whether snapshot {@code m} is still
+   * {@code a}'s current, fresh one. Never blocks. {@code owner} is the Java object whose
+   * reachability keeps {@code m} alive (see {@link NativeHandle}); the implementation keeps it
+   * strongly reachable until the native call has returned.
+   */
+  boolean isCurrent(long a, long m, Object owner);
+
   /** {@code flyteauth_authenticator_fetch_metadata_ex} without a timeout: the snapshot. */
   long fetch(long a, long cancel);
 
@@ -50,6 +58,13 @@ interface NativeApi {
 
   /** {@code flyteauth_authenticator_set_interactive}. */
   void setInteractive(long a, boolean interactive);
+
+  /**
+   * {@code flyteauth_authenticator_set_prompt_callback}: route prompts to {@code handler}
+   * ({@code null}: remove the callback). The back end keeps {@code handler} reachable until the
+   * library's release function runs, then calls {@link PromptHandler#released()} and drops it.
+   */
+  void setPromptCallback(long a, PromptHandler handler);
 
   /** {@code flyteauth_authenticator_invalidate_ex} without a timeout. */
   void invalidate(long a, byte[] rejectedValue, long cancel);

@@ -11,7 +11,12 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.lang.ref.Reference;
 import java.nio.file.Path;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The FFM back end ({@code java.lang.foreign}, Java 22+): downcalls straight into the C ABI of
@@ -19,11 +24,25 @@ import java.nio.file.Path;
  * {@code --release 22} and loaded reflectively by {@link Backends} only on a Java 22+ runtime.
  *
  * <p>Functions are looked up once (static method handles); arguments live in confined arenas.
- * The two calls of the hot path ({@code try_fetch_metadata}, {@code metadata_free}) never block
- * and never call back into Java, so they are linked as critical functions: no thread-state
- * transition, and the out-parameter of {@code try_fetch_metadata} is a Java {@code long[1]}
- * (one per platform thread, reused) passed by address instead of native memory allocated per
- * call. So a call on a valid token allocates nothing on a platform thread.
+ * The calls of the hot path ({@code metadata_is_current}, and {@code try_fetch_metadata} /
+ * {@code metadata_free} when the token changed) never block and never call back into Java, so
+ * they are linked as critical functions: no thread-state transition, and the out-parameter of
+ * {@code try_fetch_metadata} is a Java {@code long[1]} (one per platform thread, reused) passed
+ * by address instead of native memory allocated per call. So a call on a valid token allocates
+ * nothing on a platform thread. The functions that may call back into Java (the release
+ * function of a prompt callback runs inside {@code set_prompt_callback} or {@code
+ * authenticator_free}) are ordinary downcalls: an upcall from a critical one is not allowed.
+ *
+ * <p><b>Prompt callbacks.</b> There are two upcall stubs for the whole JVM, {@code prompt} and
+ * {@code release}, allocated once in {@link Arena#global()} and never freed; the {@code
+ * user_data} of a registration is a key into {@link #HANDLERS}, and {@code release} removes it.
+ * Why not a stub per callback in an arena closed by {@code release}: {@code release} runs on a
+ * library thread, possibly after {@code close()} and after the {@link Authenticator} is gone, and
+ * a stub cannot free the arena it runs from; per-registration stubs would buy nothing but that
+ * hazard, since {@code user_data} is needed to find the Java callback anyway (FFM has no global
+ * references). So nothing native is allocated per registration, and a late {@code release} always
+ * finds valid code. Both upcalls catch every {@link Throwable}: an exception escaping an upcall
+ * ends the JVM.
  *
  * <p>Calls are restricted methods: run with {@code --enable-native-access=ALL-UNNAMED} (or the
  * jar's {@code Enable-Native-Access} manifest entry) to avoid the JDK's warning.
@@ -42,6 +61,8 @@ final class FfmNativeApi implements NativeApi {
   private static final MethodHandle CANCEL_CANCEL;
   private static final MethodHandle CANCEL_FREE;
   private static final MethodHandle TRY_FETCH;
+  private static final MethodHandle IS_CURRENT;
+  private static final MethodHandle SET_PROMPT_CALLBACK;
   private static final MethodHandle FETCH_EX;
   private static final MethodHandle METADATA_LEN;
   private static final MethodHandle METADATA_KEY;
@@ -76,6 +97,15 @@ final class FfmNativeApi implements NativeApi {
             "flyteauth_authenticator_try_fetch_metadata",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS),
             Linker.Option.critical(true));
+    IS_CURRENT =
+        fn(
+            "flyteauth_authenticator_metadata_is_current",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS),
+            Linker.Option.critical(false));
+    SET_PROMPT_CALLBACK =
+        fn(
+            "flyteauth_authenticator_set_prompt_callback",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
     FETCH_EX =
         fn(
             "flyteauth_authenticator_fetch_metadata_ex",
@@ -209,6 +239,20 @@ final class FfmNativeApi implements NativeApi {
   }
 
   @Override
+  public boolean isCurrent(long a, long m, Object owner) {
+    int current;
+    try {
+      current = (int) IS_CURRENT.invokeExact(MemorySegment.ofAddress(a), MemorySegment.ofAddress(m));
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+    // `m` is released only once `owner` is unreachable (NativeHandle): keep it reachable until
+    // the native call has returned, not just until `m` was read from it.
+    Reference.reachabilityFence(owner);
+    return current == 1;
+  }
+
+  @Override
   public long fetch(long a, long cancel) {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment out = arena.allocate(ADDRESS);
@@ -281,6 +325,100 @@ final class FfmNativeApi implements NativeApi {
                   0L,
                   MemorySegment.ofAddress(cancel),
                   err);
+      check(st, err);
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  /** Registered prompt callbacks by user_data (never 0, which would be NULL). */
+  private static final ConcurrentHashMap<Long, PromptHandler> HANDLERS = new ConcurrentHashMap<>();
+
+  private static final AtomicLong NEXT_KEY = new AtomicLong(1);
+
+  /** The two upcall stubs, created on first use (a few milliseconds), in the global arena. */
+  private static final class Upcalls {
+    static final MemorySegment PROMPT;
+    static final MemorySegment RELEASE;
+
+    static {
+      try {
+        MethodHandles.Lookup lookup = MethodHandles.lookup();
+        Linker linker = Linker.nativeLinker();
+        PROMPT =
+            linker.upcallStub(
+                lookup.findStatic(
+                    FfmNativeApi.class,
+                    "onPrompt",
+                    MethodType.methodType(
+                        void.class, MemorySegment.class, int.class, MemorySegment.class, MemorySegment.class)),
+                FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, ADDRESS, ADDRESS),
+                Arena.global());
+        RELEASE =
+            linker.upcallStub(
+                lookup.findStatic(
+                    FfmNativeApi.class, "onRelease", MethodType.methodType(void.class, MemorySegment.class)),
+                FunctionDescriptor.ofVoid(ADDRESS),
+                Arena.global());
+      } catch (ReflectiveOperationException e) {
+        throw new ExceptionInInitializerError(e);
+      }
+    }
+  }
+
+  /** {@code flyteauth_prompt_callback}, on a library thread. Never throws. */
+  private static void onPrompt(MemorySegment userData, int kind, MemorySegment url, MemorySegment userCode) {
+    try {
+      PromptHandler handler = HANDLERS.get(userData.address());
+      if (handler != null) {
+        handler.show(kind, string(url), string(userCode));
+      }
+    } catch (Throwable t) {
+      PromptHandler.report(t);
+    }
+  }
+
+  /** {@code flyteauth_release_callback}: exactly once per registration. Never throws. */
+  private static void onRelease(MemorySegment userData) {
+    try {
+      PromptHandler handler = HANDLERS.remove(userData.address());
+      if (handler != null) {
+        handler.released();
+      }
+    } catch (Throwable t) {
+      PromptHandler.report(t);
+    }
+  }
+
+  @Override
+  public void setPromptCallback(long a, PromptHandler handler) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment err = arena.allocate(ADDRESS);
+      if (handler == null) {
+        int st =
+            (int)
+                SET_PROMPT_CALLBACK.invokeExact(
+                    MemorySegment.ofAddress(a), MemorySegment.NULL, MemorySegment.NULL, MemorySegment.NULL, err);
+        check(st, err);
+        return;
+      }
+      MemorySegment prompt = Upcalls.PROMPT;
+      MemorySegment release = Upcalls.RELEASE;
+      long key = NEXT_KEY.getAndIncrement();
+      HANDLERS.put(key, handler);
+      int st;
+      try {
+        st =
+            (int)
+                SET_PROMPT_CALLBACK.invokeExact(
+                    MemorySegment.ofAddress(a), prompt, MemorySegment.ofAddress(key), release, err);
+      } catch (Throwable t) {
+        HANDLERS.remove(key);
+        throw t;
+      }
+      if (st != 0) {
+        HANDLERS.remove(key); // on failure, release is not called: user_data stays ours
+      }
       check(st, err);
     } catch (Throwable t) {
       throw rethrow(t);
