@@ -63,7 +63,13 @@ pub struct PromptSink {
 impl PromptSink {
     /// Set (or clear) the host's callback.
     pub fn set_callback(&self, callback: Option<PromptCallback>) {
-        *self.callback.lock().unwrap_or_else(|p| p.into_inner()) = callback;
+        let old = std::mem::replace(
+            &mut *self.callback.lock().unwrap_or_else(|p| p.into_inner()),
+            callback,
+        );
+        // Dropped after the lock is released: dropping runs the host's release function,
+        // which may take time or call back into the library.
+        drop(old);
     }
 
     /// Show `prompt`: stderr always, then the callback on a blocking-pool thread (so a slow or

@@ -445,7 +445,9 @@ pub extern "C" fn flyteauth_authenticator_try_fetch_metadata(
 }
 
 /// Whether `m` (obtained from `a`) is still `a`'s current metadata and fresh: 1 if so, 0 if
-/// not (or an argument is NULL). A binding may keep one `m` and reuse it for each call while
+/// not (or an argument is NULL). `m` must be held (not yet released with
+/// `flyteauth_metadata_free`) for the duration of the call, also when several threads share
+/// it: release a shared `m` only once no thread can still pass it here. A binding may keep one `m` and reuse it for each call while
 /// this returns 1, then release it and fetch again; that avoids touching the shared
 /// reference count on every call. Never blocks.
 #[no_mangle]
