@@ -309,19 +309,11 @@ impl Authenticator {
 
     /// The headers for a call, obtaining or refreshing the token when needed.
     pub async fn metadata(&self) -> Result<Arc<Metadata>> {
-        let now = SystemTime::now();
-        let current = self.inner.current.load_full();
-        if let Some(m) = &current {
-            if m.is_fresh() {
-                return Ok(m.clone());
-            }
-            if m.is_usable(now) {
-                // Inside the refresh window: serve this one, refresh in the background.
-                let _ = Inner::refresh_after(&self.inner, m.generation, RefreshMode::Expired);
-                return Ok(m.clone());
-            }
+        // Fresh, or inside the refresh window (then a background refresh starts).
+        if let Some(m) = self.usable_metadata() {
+            return Ok(m);
         }
-        let observed = current.map_or(0, |m| m.generation);
+        let observed = self.inner.current_generation();
         self.inner.waits.fetch_add(1, Ordering::Relaxed);
         Inner::refresh_after(&self.inner, observed, RefreshMode::Expired)?.await
     }
