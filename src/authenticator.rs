@@ -10,11 +10,12 @@
 //! runs. When there is no usable snapshot, callers wait for a refresh; however many threads
 //! ask at once, exactly one refresh runs and every waiter gets its result, success or error.
 
+use std::cell::RefCell;
 use std::ffi::c_char;
 use std::fmt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwapOption;
@@ -185,10 +186,15 @@ struct Inner {
     /// The token behind the current snapshot (with its refresh token), for the next refresh.
     last_token: Mutex<Option<Token>>,
     current: ArcSwapOption<Metadata>,
+    /// The generation of the snapshot in `current` (0: none), written after it under
+    /// `publish_lock`. Generations are unique in the process, so a reader that finds its
+    /// thread's cached snapshot carries this generation knows it is the current one.
+    published: AtomicU64,
+    /// Serialises writers of `current` and `published`, so the two always agree.
+    publish_lock: Mutex<()>,
     /// The refresh in flight, with the process that started it (after `fork()` the child
     /// must not wait for a task of its parent's runtime).
     inflight: Mutex<Option<(u32, SharedRefresh)>>,
-    generation: AtomicU64,
     refreshes: AtomicU64,
     /// Calls that had to wait for a refresh (no usable token at hand).
     waits: AtomicU64,
@@ -244,8 +250,9 @@ impl Authenticator {
                 interactive: AtomicBool::new(interactive),
                 last_token: Mutex::new(None),
                 current: ArcSwapOption::empty(),
+                published: AtomicU64::new(0),
+                publish_lock: Mutex::new(()),
                 inflight: Mutex::new(None),
-                generation: AtomicU64::new(0),
                 refreshes: AtomicU64::new(0),
                 waits: AtomicU64::new(0),
             }),
@@ -288,8 +295,15 @@ impl Authenticator {
     /// refresh window (then one background refresh is started). `None` when the caller must
     /// go through [`Authenticator::metadata`].
     pub fn usable_metadata(&self) -> Option<Arc<Metadata>> {
+        // The hot path: this thread's cached copy of the current snapshot, found by the
+        // published generation (one plain load) and cloned (one reference count).
+        let published = self.inner.published.load(Ordering::Acquire);
+        if let Some(m) = thread_cache::get_fresh(published) {
+            return Some(m);
+        }
         let current = self.inner.current.load_full()?;
         if current.is_fresh() {
+            thread_cache::put(Arc::as_ptr(&self.inner) as usize, &current);
             return Some(current);
         }
         if !current.is_usable(SystemTime::now()) {
@@ -303,8 +317,8 @@ impl Authenticator {
     /// Whether `metadata` is the current snapshot and still fresh: a binding that keeps a
     /// snapshot can reuse it while this holds, without touching its reference count.
     pub fn is_current(&self, metadata: &Metadata) -> bool {
-        let guard = self.inner.current.load();
-        matches!(&*guard, Some(m) if std::ptr::eq(Arc::as_ptr(m), metadata) && m.is_fresh())
+        // Generations are unique in the process: equal generations mean the same snapshot.
+        metadata.generation == self.inner.published.load(Ordering::Acquire) && metadata.is_fresh()
     }
 
     /// The headers for a call, obtaining or refreshing the token when needed.
@@ -363,7 +377,7 @@ impl Authenticator {
             .last_token
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = None;
-        self.inner.current.store(None);
+        self.inner.publish(None);
         if let Some(cache) = &self.inner.cache {
             let cache = Arc::clone(cache);
             let _ = tokio::task::spawn_blocking(move || cache.purge()).await;
@@ -504,7 +518,18 @@ fn cancelled() -> Error {
 
 impl Inner {
     fn current_generation(&self) -> u64 {
-        self.current.load().as_ref().map_or(0, |m| m.generation)
+        self.published.load(Ordering::Acquire)
+    }
+
+    /// Makes `metadata` the current snapshot (or none).
+    fn publish(&self, metadata: Option<Arc<Metadata>>) {
+        let _writer = self
+            .publish_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let generation = metadata.as_ref().map_or(0, |m| m.generation);
+        self.current.store(metadata);
+        self.published.store(generation, Ordering::Release);
     }
 
     /// The refresh that will produce a snapshot newer than `observed`: the one in flight, or
@@ -705,13 +730,13 @@ impl Inner {
         };
         let metadata = Arc::new(Metadata {
             headers,
-            generation: self.generation.fetch_add(1, Ordering::Relaxed) + 1,
+            generation: next_generation(),
             fresh_until: refresh_at.map_or(u64::MAX, clock::nanos_since_epoch),
             refresh_at,
             expires_at,
             proxy_value,
         });
-        self.current.store(Some(metadata.clone()));
+        self.publish(Some(metadata.clone()));
         Ok(metadata)
     }
 }
@@ -759,5 +784,84 @@ mod tests {
         let c = CStringish::new("flyte-authorization");
         assert_eq!(c.as_str(), "flyte-authorization");
         assert!(!c.as_c_ptr().is_null());
+    }
+}
+
+/// Snapshot generations, unique in the process (not only per authenticator): a generation
+/// alone identifies a snapshot. 0 means "no snapshot".
+static GENERATIONS: AtomicU64 = AtomicU64::new(0);
+
+fn next_generation() -> u64 {
+    GENERATIONS.fetch_add(1, Ordering::Relaxed) + 1
+}
+
+/// A per-thread cache of current snapshots, so the hot path costs one plain atomic load and
+/// one reference count instead of a shared-pointer load with its own atomic bookkeeping.
+///
+/// Each thread keeps at most [`thread_cache::SLOTS`] snapshots, one per authenticator it
+/// used most recently; a newer snapshot of the same authenticator replaces the older one.
+/// A snapshot stays cached until that thread calls again or exits (a logout cannot reach
+/// other threads' caches; the snapshot is only memory, never handed out once superseded).
+mod thread_cache {
+    use super::{Arc, Metadata, RefCell};
+
+    /// Snapshots kept per thread.
+    pub(super) const SLOTS: usize = 4;
+
+    struct Slots {
+        /// (owner tag, snapshot): the tag is the authenticator's address, used only to pick
+        /// which entry a new snapshot replaces, never to decide which snapshot is current.
+        entries: [Option<(usize, Arc<Metadata>)>; SLOTS],
+        next: usize,
+    }
+
+    thread_local! {
+        static CACHE: RefCell<Slots> = const {
+            RefCell::new(Slots { entries: [None, None, None, None], next: 0 })
+        };
+    }
+
+    /// This thread's cached snapshot with `generation` if it is still fresh.
+    #[inline]
+    pub(super) fn get_fresh(generation: u64) -> Option<Arc<Metadata>> {
+        if generation == 0 {
+            return None;
+        }
+        CACHE
+            .try_with(|c| {
+                let c = c.try_borrow().ok()?;
+                c.entries
+                    .iter()
+                    .flatten()
+                    .find(|(_, m)| m.generation == generation)
+                    .filter(|(_, m)| m.is_fresh())
+                    .map(|(_, m)| Arc::clone(m))
+            })
+            .ok()
+            .flatten()
+    }
+
+    /// Caches `metadata` for the authenticator tagged `owner`.
+    pub(super) fn put(owner: usize, metadata: &Arc<Metadata>) {
+        let _ = CACHE.try_with(|c| {
+            let Ok(mut c) = c.try_borrow_mut() else {
+                return;
+            };
+            let slot = match c
+                .entries
+                .iter()
+                .position(|e| matches!(e, Some((o, _)) if *o == owner))
+            {
+                Some(i) => i,
+                None => {
+                    let i = c.next;
+                    c.next = (i + 1) % SLOTS;
+                    i
+                }
+            };
+            // The replaced snapshot is dropped after the borrow ends.
+            let _old = c.entries[slot].replace((owner, Arc::clone(metadata)));
+            drop(c);
+        });
     }
 }

@@ -2,12 +2,15 @@
 //! timeout, and failures that report exit status and stderr but never stdout.
 //! flytekit test_command_authenticator, with the better behaviour asserted.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use flyteauth::{Authenticator, ErrorKind};
 use serde_json::json;
 
 fn command_auth(argv: serde_json::Value, extra: serde_json::Value) -> Authenticator {
+    common::capture_library_logs();
     let mut cfg = json!({"authType": "ExternalCommand", "command": argv,
                          "authorizationHeader": "authorization"});
     for (k, v) in extra.as_object().unwrap() {
@@ -195,5 +198,45 @@ fn is_current_holds_until_the_snapshot_is_replaced() {
         first.get("authorization"),
         Some("Bearer tok-1"),
         "old snapshots stay readable"
+    );
+}
+
+#[test]
+fn many_authenticators_on_one_thread_each_serve_their_own_token() {
+    // More authenticators than a thread caches snapshots for, interleaved on one thread
+    // and dropped and recreated: each call returns its own authenticator's current token.
+    let mut auths: Vec<Authenticator> = (0..7)
+        .map(|i| command_auth(json!(["echo", format!("tok-{i}")]), json!({})))
+        .collect();
+    for round in 0..5 {
+        for (i, auth) in auths.iter().enumerate().rev() {
+            let md = auth.metadata_blocking(None).unwrap();
+            assert_eq!(
+                md.get("authorization"),
+                Some(format!("Bearer tok-{i}").as_str())
+            );
+        }
+        let replaced = round % auths.len();
+        auths[replaced] = command_auth(json!(["echo", format!("tok-{replaced}")]), json!({}));
+    }
+}
+
+#[test]
+fn after_logout_the_same_thread_does_not_get_the_old_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = dir.path().join("n");
+    let script = format!(
+        "n=$(cat {f} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {f}; echo tok-$n",
+        f = n.display()
+    );
+    let auth = command_auth(json!(["sh", "-c", script]), json!({}));
+    for _ in 0..3 {
+        let md = auth.metadata_blocking(None).unwrap();
+        assert_eq!(md.get("authorization"), Some("Bearer tok-1"));
+    }
+    auth.logout_blocking().unwrap();
+    assert_eq!(
+        auth.metadata_blocking(None).unwrap().get("authorization"),
+        Some("Bearer tok-2")
     );
 }
