@@ -2,6 +2,8 @@
 //! timeouts, garbage bodies, 404 discovery, the Basic header vectors, discovery caching,
 //! proxy-authorization on every request, and single-flight under concurrency.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -41,6 +43,7 @@ async fn mount_discovery(server: &MockServer, header_key: &str) {
 }
 
 fn cc_config(server: &MockServer, extra: serde_json::Value) -> String {
+    common::capture_library_logs();
     let mut cfg = json!({
         "endpoint": server.uri(),
         "insecure": true,
@@ -582,6 +585,58 @@ async fn invalidate_refreshes_only_a_current_value() {
         auth.metadata().await.unwrap().get("authorization"),
         Some("Bearer tok-3")
     );
+}
+
+#[test]
+fn sixty_four_threads_rejecting_one_value_cost_one_refresh() {
+    // A burst of 401s from one expiry: every thread that saw its call rejected invalidates
+    // the value it sent, at the same moment. One refresh serves all of them, and every
+    // thread then reads the new value.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let n = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let server = rt.block_on(async {
+        let server = MockServer::start().await;
+        mount_discovery(&server, "authorization").await;
+        let n2 = n.clone();
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .respond_with(move |_: &Request| {
+                let i = n2.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                ResponseTemplate::new(200)
+                    .set_body_json(token_body(&format!("tok-{i}"), 3600))
+                    .set_delay(Duration::from_millis(50))
+            })
+            .mount(&server)
+            .await;
+        server
+    });
+    let auth = Arc::new(Authenticator::from_json(&cc_config(&server, json!({}))).unwrap());
+    let stale = auth.metadata_blocking(None).unwrap();
+    let stale = stale.get("authorization").unwrap().to_owned();
+    let barrier = Arc::new(std::sync::Barrier::new(64));
+    let threads: Vec<_> = (0..64)
+        .map(|_| {
+            let (auth, barrier, stale) = (auth.clone(), barrier.clone(), stale.clone());
+            std::thread::spawn(move || {
+                // Each thread has used the stale value before it is rejected.
+                let seen = auth.metadata_blocking(None).unwrap();
+                assert_eq!(seen.get("authorization"), Some(stale.as_str()));
+                barrier.wait();
+                auth.invalidate_blocking(&stale, None).unwrap();
+                let md = auth.metadata_blocking(None).unwrap();
+                md.get("authorization").unwrap().to_owned()
+            })
+        })
+        .collect();
+    for t in threads {
+        assert_eq!(t.join().unwrap(), "Bearer tok-2");
+    }
+    assert_eq!(
+        n.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "one refresh"
+    );
+    assert_eq!(rt.block_on(token_requests(&server)).len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread")]

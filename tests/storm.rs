@@ -3,7 +3,8 @@
 //! threads there are; no call may fail; and no call may wait for the network (the refresh
 //! happens in the background before expiry). Latencies are printed, not asserted.
 //!
-//! `FLYTEAUTH_STORM_SECS` sets the duration (default 8 s; issue 6 asks for runs of 20 s).
+//! The 64-thread run lasts 20 s (about 18 refreshes), the 1-thread run 8 s;
+//! `FLYTEAUTH_STORM_SECS` overrides both.
 
 mod common;
 
@@ -15,11 +16,11 @@ use common::Idp;
 use flyteauth::Authenticator;
 use serde_json::json;
 
-fn storm(threads: usize) {
+fn storm(threads: usize, default_secs: u64) {
     let secs: u64 = std::env::var("FLYTEAUTH_STORM_SECS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(8);
+        .unwrap_or(default_secs);
     let idp = Idp::start(&[("IDP_ACCESS_TOKEN_TTL", "2")]);
     let auth = Arc::new(Authenticator::from_json(&idp.cc_config(json!({}))).unwrap());
     auth.metadata_blocking(None).unwrap();
@@ -84,12 +85,12 @@ fn storm(threads: usize) {
 
 #[test]
 fn sixty_four_threads_one_idp_request_per_refresh() {
-    storm(64);
+    storm(64, 20);
 }
 
 #[test]
 fn one_thread_the_same_number_of_idp_requests() {
-    storm(1);
+    storm(1, 8);
 }
 
 #[test]

@@ -30,6 +30,7 @@ fn fixture_dir() -> PathBuf {
 impl Idp {
     /// Start the fixture with extra environment (`IDP_*`, `FLYTE_*`, see its README).
     pub fn start(env: &[(&str, &str)]) -> Idp {
+        capture_library_logs();
         // One start at a time per test binary: a dozen node processes generating RSA keys at
         // once on a 2-core machine can take longer than the readiness timeout.
         static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -203,4 +204,61 @@ pub async fn answer_device_code(idp_url: &str, user_code: &str, approve: bool) {
         "device answer: {}",
         response.status()
     );
+}
+
+/// Sends the library's `log` records, at every level, somewhere a person (and
+/// `scripts/check-secrets`) can read them: appended to `$FLYTEAUTH_TEST_LOG_DIR/rust-library.log`
+/// when that is set (`make test` sets it), else to stderr, which the test harness shows for
+/// failing tests. Safe to call many times.
+pub fn capture_library_logs() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let file = std::env::var_os("FLYTEAUTH_TEST_LOG_DIR").and_then(|dir| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(PathBuf::from(dir).join("rust-library.log"))
+                .ok()
+        });
+        let logger = Box::leak(Box::new(TestLogger {
+            file: file.map(std::sync::Mutex::new),
+        }));
+        if log::set_logger(logger).is_ok() {
+            log::set_max_level(log::LevelFilter::Trace);
+        }
+    });
+}
+
+struct TestLogger {
+    file: Option<std::sync::Mutex<std::fs::File>>,
+}
+
+impl log::Log for TestLogger {
+    fn enabled(&self, m: &log::Metadata) -> bool {
+        // Everything the library says; only warnings and errors from its dependencies.
+        m.target().starts_with("flyteauth") || m.level() <= log::Level::Warn
+    }
+
+    fn log(&self, record: &log::Record) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        let line = format!(
+            "[{} {}] {}\n",
+            record.level(),
+            record.target(),
+            record.args()
+        );
+        match &self.file {
+            Some(f) => {
+                let _ = f
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .write_all(line.as_bytes());
+            }
+            None => eprint!("{line}"),
+        }
+    }
+
+    fn flush(&self) {}
 }
