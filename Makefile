@@ -21,7 +21,7 @@ CFLAGS_DEMO := -std=c11 -O2 -Wall -Wextra -Werror -pedantic -I$(ROOT)/include
 
 SHELL       := /bin/bash
 
-.PHONY: pkgconfig build lib header check-header cbindgen fixture lint test test-rust test-keyring test-c test-go test-java test-pkgconfig \
+.PHONY: pkgconfig build lib header check-header cbindgen fixture lint test test-suites test-rust test-keyring test-c test-go test-java test-pkgconfig \
         demo bench install clean fuzz-smoke
 
 build: lib check-header $(RELEASE)/pkgconfig/flyteauth.pc
@@ -66,8 +66,20 @@ lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
-test: lint check-header fixture test-rust test-keyring test-c test-pkgconfig test-go test-java fuzz-smoke
+# Every suite, with all output captured in target/test-logs (make-test.log, and the library's
+# own log records from the Rust tests in rust-library.log). The IdP fixtures append each token
+# they issue to issued-tokens.txt; afterwards scripts/check-secrets checks that no issued token
+# and no test client secret appears in any captured log, report or error message.
+TEST_LOGS := $(ROOT)/target/test-logs
+test:
+	@rm -rf $(TEST_LOGS) && mkdir -p $(TEST_LOGS)
+	@set -o pipefail; IDP_TOKEN_LOG=$(TEST_LOGS)/issued-tokens.txt FLYTEAUTH_TEST_LOG_DIR=$(TEST_LOGS) \
+	    $(MAKE) --no-print-directory test-suites 2>&1 | tee $(TEST_LOGS)/make-test.log
+	python3 scripts/check-secrets $(TEST_LOGS)/issued-tokens.txt $(TEST_LOGS) \
+	    $(wildcard bindings/java/target/surefire-reports)
 	@echo "make test: all suites passed"
+
+test-suites: lint check-header fixture test-rust test-keyring test-c test-pkgconfig test-go test-java fuzz-smoke
 
 test-rust: fixture
 	$(CARGO) test --all-targets
