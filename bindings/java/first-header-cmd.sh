@@ -93,7 +93,7 @@ if [ "$variant" = tuned ]; then
     if [ ! -f "$archive" ] || [ "$stamp" -nt "$archive" ]; then
       echo "first-header-cmd.sh: training run for the AOT cache $archive" >&2
       rm -f "$archive"
-      train -XX:AOTCacheOutput="$archive" -Xlog:aot=warning,cds=warning
+      train -XX:AOTCacheOutput="$archive" -Xlog:aot=error,cds=error
       train -XX:AOTCache="$archive" -XX:AOTMode=on # fails if the cache cannot be used
     fi
     flags+=(-XX:AOTCache="$archive")
@@ -102,7 +102,7 @@ if [ "$variant" = tuned ]; then
     if [ ! -f "$archive" ] || [ "$stamp" -nt "$archive" ]; then
       echo "first-header-cmd.sh: training run for the CDS archive $archive" >&2
       rm -f "$archive"
-      train -XX:ArchiveClassesAtExit="$archive" -Xlog:cds=warning
+      train -XX:ArchiveClassesAtExit="$archive" -Xlog:cds=error
       train -XX:SharedArchiveFile="$archive" -Xshare:on # fails if the archive cannot be used
     fi
     flags+=(-XX:SharedArchiveFile="$archive")
