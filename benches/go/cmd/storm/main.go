@@ -281,4 +281,3 @@ func oneLine(s string) string {
 	}
 	return s
 }
-
