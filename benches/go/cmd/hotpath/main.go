@@ -12,7 +12,8 @@
 //
 // The benchmarks:
 //
-//   - flyteauth: Authenticator.Metadata; grpcauth.PerRPCCredentials(...).GetRequestMetadata;
+//   - flyteauth: Authenticator.Metadata; Authenticator.Headers (the allocation-free view);
+//     grpcauth.PerRPCCredentials(...).GetRequestMetadata;
 //     grpcauth.UnaryClientInterceptor around a no-op invoker (the header goes into the
 //     call's outgoing metadata).
 //   - flyteidl-go: the admin client's per-RPC credentials (admin.PerRPCCredentialsFuture)
@@ -190,6 +191,13 @@ func flyteauthBenches(ctx context.Context, idp benchenv.IdP) ([]bench, func(), e
 		{"flyteauth", "Authenticator.Metadata", func() error {
 			md, err := a.Metadata(bg)
 			sink = md
+			return err
+		}},
+		{"flyteauth", "Authenticator.Headers (the allocation-free view the interceptor uses)", func() error {
+			h, err := a.Headers(bg)
+			if err == nil && h.Len() == 0 {
+				err = errors.New("no headers")
+			}
 			return err
 		}},
 		{"flyteauth", "grpcauth.PerRPCCredentials GetRequestMetadata", func() error {
