@@ -129,11 +129,9 @@ demo: lib pkgconfig fixture
 	    (cd bindings/go && PKG_CONFIG_PATH=$(RELEASE)/pkgconfig go run ./examples/demo) && \
 	    bash bindings/java/demo.sh'
 
-bench: lib fixture
-	$(CARGO) bench --bench hot_path
-	bash benches/c/run.sh
-	cd bindings/go && PKG_CONFIG_PATH=$(RELEASE)/pkgconfig go test -run '^$$' -bench . -benchmem -count 5
-	bash bindings/java/bench.sh
+# Side by side with flytekit and the Go admin client, then the report (benches/README.md).
+bench: lib pkgconfig fixture
+	bash benches/run.sh
 
 # Fuzzing (issue 6): cargo-fuzz (libFuzzer, AddressSanitizer + LeakSanitizer). A smoke run
 # of FUZZ_SECONDS per target. cargo-fuzz needs nightly compiler flags (-Zsanitizer); CI can

@@ -1,7 +1,7 @@
 /*
  * A fresh process to its first header: create an authenticator (client credentials against
  * the local IdP, from FLYTEAUTH_IDP_* as set by scripts/with-idp), fetch the metadata, exit.
- * Timed from outside by benches/first_header.py (wall time and peak RSS per process).
+ * Timed from outside by benches/c/spawn_stats.c (wall time and peak RSS per process).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,9 +4,12 @@
  * the loop. Linked statically with -Wl,--wrap=malloc,... so every allocation the library
  * makes goes through the counters below.
  *
- * Prints: median/min ns per call over RUNS runs of ITERS calls, and allocations per call.
+ * Prints: median/min ns per call over RUNS runs of ITERS calls, allocations per call, and how
+ * many threads the library started (the runtime's workers). With FLYTEAUTH_BENCH_RESULTS set,
+ * also appends a JSON line there (benches/README.md).
  */
 #define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +35,17 @@ static double now_ns(void) {
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
+/* The number of threads in this process. */
+static int thread_count(void) {
+    DIR *d = opendir("/proc/self/task");
+    if (!d) return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        if (e->d_name[0] != '.') n++;
+    closedir(d);
+    return n;
+}
+
 static int cmp(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -42,12 +56,14 @@ int main(void) {
                          "\"authorizationHeader\":\"authorization\"}";
     flyteauth_authenticator *a = NULL;
     flyteauth_metadata *md = NULL;
+    int threads_before = thread_count();
     if (flyteauth_authenticator_new(config, &a, NULL) != FLYTEAUTH_OK ||
         flyteauth_authenticator_fetch_metadata(a, &md, NULL) != FLYTEAUTH_OK) {
         fprintf(stderr, "setup failed\n");
         return 1;
     }
     flyteauth_metadata_free(md);
+    int threads_started = thread_count() - threads_before;
 
     double per_call[RUNS];
     size_t sink = 0;
@@ -69,6 +85,19 @@ int main(void) {
            per_call[RUNS / 2], per_call[0], per_call[RUNS - 1], RUNS, ITERS);
     printf("  heap allocations in the loop: %lu (%.6f per call)\n", allocs,
            (double)allocs / ((double)RUNS * ITERS));
+    printf("  threads started by the library: %d\n", threads_started);
+    const char *results = getenv("FLYTEAUTH_BENCH_RESULTS");
+    FILE *f = results && *results ? fopen(results, "a") : NULL;
+    if (f) {
+        fprintf(f,
+                "{\"kind\":\"hot_path\",\"impl\":\"flyteauth\",\"lang\":\"C\","
+                "\"label\":\"fetch_metadata + key + value + metadata_free\","
+                "\"ns_per_op\":%.2f,\"min_ns_per_op\":%.2f,\"allocs_per_op\":%.6f,"
+                "\"threads_started\":%d}\n",
+                per_call[RUNS / 2], per_call[0], (double)allocs / ((double)RUNS * ITERS),
+                threads_started);
+        fclose(f);
+    }
     flyteauth_authenticator_free(a);
     return sink == 0;
 }

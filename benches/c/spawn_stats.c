@@ -4,6 +4,9 @@
  *
  *   spawn_stats RUNS LABEL command [args...]
  *
+ * LABEL is "impl/lang/free text" (e.g. "flyteauth/C/client credentials"); with
+ * FLYTEAUTH_BENCH_RESULTS set, a first_header JSON line (benches/README.md) is appended there.
+ *
  * Written in C on purpose: a child's peak RSS (ru_maxrss) includes the image it was forked
  * from before exec, so the launcher must be small; a Python or shell launcher would add its
  * own megabytes to every figure.
@@ -11,6 +14,7 @@
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -56,6 +60,27 @@ int main(int argc, char **argv) {
            "peak RSS median %.1f MB, max %.1f MB\n",
            argv[2], wall[runs / 2], wall[0], wall[(runs * 9) / 10 - (runs >= 10 ? 1 : 0)], runs,
            rss[runs / 2], rss[runs - 1]);
+    const char *results = getenv("FLYTEAUTH_BENCH_RESULTS");
+    FILE *f = results && *results ? fopen(results, "a") : NULL;
+    if (f) {
+        /* LABEL is impl/lang/text; none of the three may contain a quote or backslash. */
+        char label[256];
+        snprintf(label, sizeof label, "%s", argv[2]);
+        if (strpbrk(label, "\"\\")) return 2;
+        char *impl = label, *lang = strchr(impl, '/'), *text = NULL;
+        if (lang) {
+            *lang++ = '\0';
+            text = strchr(lang, '/');
+            if (text) *text++ = '\0';
+        }
+        fprintf(f,
+                "{\"kind\":\"first_header\",\"impl\":\"%s\",\"lang\":\"%s\",\"label\":\"%s\","
+                "\"runs\":%d,\"median_ms\":%.3f,\"min_ms\":%.3f,\"p90_ms\":%.3f,"
+                "\"rss_median_mb\":%.2f,\"rss_max_mb\":%.2f}\n",
+                impl, lang ? lang : "", text ? text : "", runs, wall[runs / 2], wall[0],
+                wall[(runs * 9) / 10 - (runs >= 10 ? 1 : 0)], rss[runs / 2], rss[runs - 1]);
+        fclose(f);
+    }
     free(wall);
     free(rss);
     return 0;

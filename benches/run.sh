@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark of benches/README.md in one run on this machine, against the
+# local IdP fixture, then the report (docs/PERFORMANCE.md between the bench markers, and
+# docs/performance.png).
+#
+# Environment knobs (defaults in brackets):
+#   STORM_SECONDS [32]        length of each expiry run
+#   STORM_TTL [15]            token lifetime for the expiry runs: above the Go admin client's
+#                             10-second expiry margin, below which it fetches a token per call
+#   STORM_THREADS ["1 8 32 64"]
+#   FIRST_HEADER_RUNS [20]    fresh processes per first-header program (flytekit: half)
+#   JMH_ARGS ["-f 1 -wi 3 -i 5"]  JMH arguments for the Java hot path
+#   LATENCY_STORM_SECONDS [20] length of each hot-path-under-rotation run (tests/storm.rs)
+#   BENCH_PARTS ["hot first storm"]  which parts to run (the report covers what ran)
+#   BENCH_NO_REPORT=1         collect results only (target/bench/results.jsonl)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+out="$root/target/bench"
+mkdir -p "$out/stats"
+results="$out/results.jsonl"
+: >"$results"
+rm -f "$out"/stats/*.json
+export FLYTEAUTH_BENCH_RESULTS="$results"
+export STORM_SECONDS="${STORM_SECONDS:-32}" STORM_TTL="${STORM_TTL:-15}"
+storm_seconds="$STORM_SECONDS"
+storm_threads="${STORM_THREADS:-1 8 32 64}"
+runs="${FIRST_HEADER_RUNS:-20}"
+jmh_args="${JMH_ARGS:--f 1 -wi 3 -i 5}"
+parts=" ${BENCH_PARTS:-hot first storm} "
+want() { [[ "$parts" == *" $1 "* ]]; }
+step() { printf '\n==== %s\n' "$*"; }
+
+if want hot; then
+  # First, because building the benches unifies dev-dependency features into the library
+  # (the plain build below then rebuilds the library as it ships).
+  step "hot path: Rust (criterion)"
+  cargo bench --quiet --bench hot_path -- --noplot 2>&1 | grep -E "time:|^[a-z_/+]+$" || true
+fi
+
+step "build: library, C harnesses, Go programs, Java classes, flytekit venv"
+cargo build --release --lib --quiet
+make --no-print-directory pkgconfig >/dev/null
+gcc -std=c11 -O2 -Wall -Wextra -Werror benches/c/spawn_stats.c -o "$out/spawn_stats"
+bash benches/go/run.sh build
+bash benches/flytekit/run.sh setup
+mapfile -t java_ffm < <(bash bindings/java/first-header-cmd.sh ffm)
+mapfile -t java_jni < <(bash bindings/java/first-header-cmd.sh jni)
+mapfile -t flytekit_first < <(bash benches/flytekit/run.sh first-header-cmd)
+strip -o "$out/libflyteauth.stripped.so" target/release/libflyteauth.so
+printf '{"kind":"size","impl":"flyteauth","lang":"C","label":"stripped libflyteauth.so","bytes":%d}\n' \
+  "$(stat -c %s "$out/libflyteauth.stripped.so")" >>"$results"
+
+step "machine and versions"
+python3 - "$results" <<'EOF'
+import json, os, platform, re, subprocess, sys
+def cmd(*a):
+    try:
+        p = subprocess.run(a, capture_output=True, text=True, timeout=60)
+        return (p.stdout.strip() or p.stderr.strip()).splitlines()[0]  # java -version: stderr
+    except Exception as e:  # a missing tool is reported, not fatal
+        return f"unavailable ({e.__class__.__name__})"
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+mem = next((int(l.split()[1]) // 1024 for l in open("/proc/meminfo") if l.startswith("MemTotal")), 0)
+venv_py = "target/bench/venv/bin/python"
+go_mod = open("benches/go/go.mod").read()
+idl = re.search(r"github.com/flyteorg/flyte/flyteidl (v\S+)", go_mod)
+m = {
+    "kind": "machine", "cpu": cpu, "cores": os.cpu_count(), "memory_mb": mem,
+    "kernel": platform.release(), "rustc": cmd("rustc", "--version"),
+    "go": cmd("go", "version"), "node": cmd("node", "--version"),
+    "java25": cmd("/usr/lib/jvm/temurin-25-jdk-amd64/bin/java", "-version"),
+    "java17": cmd("/usr/lib/jvm/java-17-openjdk-amd64/bin/java", "-version"),
+    "python": cmd(venv_py, "--version"),
+    "flytekit": cmd(venv_py, "-c", "import importlib.metadata as m; print(m.version('flytekit'))"),
+    "flyteidl_go": idl.group(1) if idl else "?",
+}
+with open(sys.argv[1], "a") as f:
+    f.write(json.dumps(m) + "\n")
+print(json.dumps(m, indent=1))
+EOF
+
+if want hot; then
+step "hot path"
+bash benches/c/run.sh hotpath
+python3 - "$results" <<'EOF'
+import json, sys
+for name, label in [("c_abi_fetch_metadata+read+free", "C ABI from Rust (criterion)"),
+                    ("rust_metadata_blocking", "Authenticator::metadata_blocking (criterion)")]:
+    est = json.load(open(f"target/criterion/{name}/new/estimates.json"))
+    line = {"kind": "hot_path", "impl": "flyteauth", "lang": "Rust", "label": label,
+            "ns_per_op": est["median"]["point_estimate"]}
+    open(sys.argv[1], "a").write(json.dumps(line) + "\n")
+EOF
+scripts/with-idp bash benches/go/run.sh hotpath
+scripts/with-idp bash benches/flytekit/run.sh hotpath
+# shellcheck disable=SC2086
+bash bindings/java/bench.sh $jmh_args
+fi
+
+if want first; then
+step "fresh process to first header ($runs processes each; flytekit $((runs / 2)))"
+first() { # label argv...
+  local label="$1"; shift
+  scripts/with-idp "$out/spawn_stats" "$runs" "$label" "$@"
+}
+bash benches/c/run.sh build-first-header
+first "flyteauth/C/client credentials" "$root/target/bench-c/first_header"
+first "flyteauth/Go/client credentials" "$out/go/first-header-flyteauth"
+first "flyteauth/Java FFM/client credentials, Java 25" "${java_ffm[@]}"
+first "flyteauth/Java JNI/client credentials, Java 17" "${java_jni[@]}"
+first "flyteidl-go/Go/admin client token source, client credentials" "$out/go/first-header-flyteidl-go"
+runs=$((runs / 2)) first "flytekit/Python/get_authenticator + refresh_credentials" "${flytekit_first[@]}"
+fi
+
+step "IdP requests and rejected calls per token expiry (${STORM_TTL}-second tokens, ${storm_seconds} s per run)"
+storm() { # impl threads command...
+  local impl="$1" threads="$2"; shift 2
+  IDP_ACCESS_TOKEN_TTL="$STORM_TTL" scripts/with-idp bash -c '
+    set -e
+    curl -fsS -X POST "$FLYTEAUTH_IDP_URL/_test/reset" >/dev/null
+    "$@"
+    curl -fsS "$FLYTEAUTH_IDP_URL/_test/stats" >"'"$out/stats/$impl-$threads.json"'"
+  ' storm "$@"
+}
+if want storm; then
+  step "hot-path latency while tokens rotate (tests/storm.rs: 2-second tokens, 64/8/1 threads)"
+  FLYTEAUTH_STORM_SECS="${LATENCY_STORM_SECONDS:-20}" cargo test --release --quiet --test storm \
+    -- --test-threads 1 threads 2>&1 | grep -E "^storm:|test result" || true
+  cargo build --release --lib --quiet # the library as it ships again (see above)
+fi
+want storm && for t in $storm_threads; do
+  storm flyteauth "$t" bash benches/go/run.sh storm flyteauth "$t" "$storm_seconds"
+  storm flyteidl-go "$t" bash benches/go/run.sh storm flyteidl-go "$t" "$storm_seconds"
+  storm flytekit "$t" bash benches/flytekit/run.sh storm "$t" "$storm_seconds"
+done
+
+if [ "${BENCH_NO_REPORT:-0}" != 1 ]; then
+  step "report"
+  target/bench/venv/bin/python benches/report.py "$results" "$out/stats"
+fi
