@@ -86,6 +86,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -135,6 +136,8 @@ type snapshot struct {
 	ptr    *C.flyteauth_metadata // the cache's reference; nil when not cached
 	keys   []string
 	values []string
+	// shared is the read-only map handed to gRPC (Headers.SharedMap), built on first use.
+	shared atomic.Pointer[map[string]string]
 }
 
 // New creates an Authenticator from a JSON object with the `admin:` keys of Flyte's

@@ -3,9 +3,11 @@ package flyteauth_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"sync"
@@ -604,5 +606,45 @@ func TestHeadersView(t *testing.T) {
 	}
 	if k, v := zero.Auth(); k != "" || v != "" {
 		t.Error("the zero Headers has an auth header")
+	}
+}
+
+// SharedMap is built once per token and shared; a new token gets a new map, and a caller's
+// own Map stays its own.
+func TestSharedMapPerSnapshot(t *testing.T) {
+	idp := idptest.Start(t)
+	a := mustNew(t, idp.Config(nil))
+	ctx := context.Background()
+	h1, err := a.Headers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m1, m1again := h1.SharedMap(), h1.SharedMap()
+	if reflect.ValueOf(m1).UnsafePointer() != reflect.ValueOf(m1again).UnsafePointer() {
+		t.Error("SharedMap built a second map for the same snapshot")
+	}
+	if !maps.Equal(m1, h1.Map()) || len(m1) != h1.Len() {
+		t.Error("SharedMap differs from Map")
+	}
+	own := h1.Map()
+	own["x-mine"] = "1"
+	if _, leaked := h1.SharedMap()["x-mine"]; leaked {
+		t.Error("a change to Map's result reached the shared map")
+	}
+	_, old := h1.Auth()
+	if err := a.Invalidate(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	h2, err := a.Headers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2 := h2.SharedMap()
+	if m2[idptest.AuthKey] == old || m1[idptest.AuthKey] != old {
+		t.Error("after a refresh the shared maps did not follow the snapshots")
+	}
+	var zero flyteauth.Headers
+	if len(zero.SharedMap()) != 0 {
+		t.Error("the zero Headers has a non-empty shared map")
 	}
 }

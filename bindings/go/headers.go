@@ -78,6 +78,23 @@ func (h Headers) Map() map[string]string {
 	return md
 }
 
+// SharedMap returns the headers as a map that is shared by every caller holding this
+// snapshot: it is built once per token, so a call costs no allocation. The map must not
+// be modified; use [Headers.Map] for a map of your own. It is meant for APIs that only read
+// the map they are given, such as gRPC's credentials.PerRPCCredentials (grpcauth uses it).
+func (h Headers) SharedMap() map[string]string {
+	if h.s == nil {
+		return map[string]string{}
+	}
+	if m := h.s.shared.Load(); m != nil {
+		return *m
+	}
+	m := h.Map()
+	// Concurrent first callers may each build one; all are equal and one is kept.
+	h.s.shared.CompareAndSwap(nil, &m)
+	return *h.s.shared.Load()
+}
+
 // String lists the keys, never the values: "flyteauth.Headers[flyte-authorization]".
 func (h Headers) String() string {
 	if h.s == nil {

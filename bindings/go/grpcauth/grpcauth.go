@@ -57,11 +57,13 @@ type perRPC struct {
 
 // GetRequestMetadata returns the headers for one call.
 func (c *perRPC) GetRequestMetadata(ctx context.Context, _ ...string) (map[string]string, error) {
-	md, err := c.auth.Metadata(ctx)
+	h, err := c.auth.Headers(ctx)
 	if err != nil {
 		return nil, withStatus(err)
 	}
-	return md, nil
+	// gRPC only reads the map (it copies the pairs into the request's header fields), so
+	// the snapshot's shared map is safe here and saves a map per call.
+	return h.SharedMap(), nil
 }
 
 // RequireTransportSecurity reports whether the credentials need a secure connection.
