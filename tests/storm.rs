@@ -31,7 +31,7 @@ fn storm(threads: usize, default_secs: u64) {
         .map(|_| {
             let (auth, stop, failures) = (auth.clone(), stop.clone(), failures.clone());
             std::thread::spawn(move || {
-                let mut latencies = Vec::with_capacity(1 << 16);
+                let mut latencies = Histogram::default();
                 while !stop.load(Ordering::Relaxed) {
                     let t = Instant::now();
                     match auth.metadata_blocking(None) {
@@ -40,9 +40,7 @@ fn storm(threads: usize, default_secs: u64) {
                             failures.fetch_add(1, Ordering::Relaxed);
                         }
                     }
-                    if latencies.len() < latencies.capacity() {
-                        latencies.push(t.elapsed());
-                    }
+                    latencies.record(t.elapsed());
                 }
                 latencies
             })
@@ -50,21 +48,20 @@ fn storm(threads: usize, default_secs: u64) {
         .collect();
     std::thread::sleep(Duration::from_secs(secs));
     stop.store(true, Ordering::Relaxed);
-    let mut latencies: Vec<Duration> = workers
-        .into_iter()
-        .flat_map(|w| w.join().unwrap())
-        .collect();
+    let mut latencies = Histogram::default();
+    for w in workers {
+        latencies.merge(&w.join().unwrap());
+    }
     let elapsed = started.elapsed().as_secs_f64();
-    latencies.sort();
-    let pct = |p: f64| latencies[((latencies.len() - 1) as f64 * p) as usize];
+    let pct = |p: f64| latencies.percentile(p);
     let requests = idp.client_credentials_requests();
     eprintln!(
         "storm: {threads} threads, {elapsed:.1} s, {} calls; IdP requests {requests}; \
          p50 {:?} p99 {:?} max {:?}; waits {}",
-        latencies.len(),
+        latencies.count,
         pct(0.5),
         pct(0.99),
-        latencies.last().unwrap(),
+        latencies.max,
         auth.wait_count()
     );
     if let Some(path) = std::env::var_os("FLYTEAUTH_BENCH_RESULTS") {
@@ -72,14 +69,18 @@ fn storm(threads: usize, default_secs: u64) {
         let line = json!({
             "kind": "storm_latency", "impl": "flyteauth", "lang": "Rust",
             "label": "Authenticator::metadata_blocking while 2-second tokens rotate",
-            "threads": threads, "seconds": elapsed, "calls": latencies.len(),
+            "threads": threads, "seconds": elapsed, "calls": latencies.count,
             "p50_ns": pct(0.5).as_nanos() as u64, "p99_ns": pct(0.99).as_nanos() as u64,
-            "max_ns": latencies.last().unwrap().as_nanos() as u64,
+            "max_ns": latencies.max.as_nanos() as u64,
             "idp_requests": requests, "waits": auth.wait_count(),
             "failures": failures.load(Ordering::Relaxed),
         });
         use std::io::Write;
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap();
         writeln!(f, "{line}").unwrap();
     }
     assert_eq!(failures.load(Ordering::Relaxed), 0, "no call may fail");
@@ -96,6 +97,91 @@ fn storm(threads: usize, default_secs: u64) {
         (least..=most).contains(&requests),
         "{requests} IdP requests in {elapsed:.1} s (expected {least}..={most})"
     );
+}
+
+/// Latencies of every call, in log-linear buckets (8 per power of two: within 12.5 %), so a
+/// 20-second run at millions of calls per second keeps all of them in constant memory.
+struct Histogram {
+    buckets: Vec<u64>,
+    count: u64,
+    max: Duration,
+}
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Histogram {
+            buckets: vec![0; 512],
+            count: 0,
+            max: Duration::ZERO,
+        }
+    }
+}
+
+impl Histogram {
+    fn bucket(ns: u64) -> usize {
+        if ns < 16 {
+            return ns as usize;
+        }
+        let exp = 63 - u64::from(ns.leading_zeros()); // >= 4
+        let sub = (ns >> (exp - 3)) & 7;
+        (16 + (exp - 4) * 8 + sub) as usize
+    }
+
+    /// The upper bound of bucket `i`, in nanoseconds.
+    fn upper(i: usize) -> u64 {
+        if i < 16 {
+            return i as u64;
+        }
+        let (exp, sub) = ((i - 16) / 8 + 4, (i - 16) % 8);
+        ((8 + sub as u64 + 1) << (exp - 3)) - 1
+    }
+
+    fn record(&mut self, d: Duration) {
+        let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        self.buckets[Self::bucket(ns).min(511)] += 1;
+        self.count += 1;
+        self.max = self.max.max(d);
+    }
+
+    fn merge(&mut self, other: &Histogram) {
+        for (a, b) in self.buckets.iter_mut().zip(&other.buckets) {
+            *a += b;
+        }
+        self.count += other.count;
+        self.max = self.max.max(other.max);
+    }
+
+    /// The latency below which a fraction `p` of the calls fall (a bucket's upper bound).
+    fn percentile(&self, p: f64) -> Duration {
+        let rank = ((self.count as f64) * p).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (i, n) in self.buckets.iter().enumerate() {
+            seen += n;
+            if seen >= rank {
+                return Duration::from_nanos(Self::upper(i)).min(self.max);
+            }
+        }
+        self.max
+    }
+}
+
+#[test]
+fn histogram_buckets_bound_their_values() {
+    for ns in [0u64, 1, 15, 16, 17, 100, 1_000, 123_456, 10_000_000_000] {
+        let i = Histogram::bucket(ns);
+        assert!(Histogram::upper(i) >= ns, "{ns} above its bucket {i}");
+        assert!(
+            i == 0 || Histogram::upper(i - 1) < ns,
+            "{ns} in bucket {i} is too high"
+        );
+    }
+    let mut h = Histogram::default();
+    for ns in 1..=1000u64 {
+        h.record(Duration::from_nanos(ns));
+    }
+    let p50 = h.percentile(0.5).as_nanos() as f64;
+    assert!((500.0..=500.0 * 1.125).contains(&p50), "p50 {p50}");
+    assert_eq!(h.percentile(1.0), Duration::from_nanos(1000));
 }
 
 #[test]

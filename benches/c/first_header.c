@@ -15,10 +15,13 @@ int main(void) {
              "\"clientId\":\"%s\",\"clientSecret\":\"%s\"}",
              getenv("FLYTEAUTH_IDP_ENDPOINT"), getenv("FLYTEAUTH_IDP_CLIENT_ID"),
              getenv("FLYTEAUTH_IDP_CLIENT_SECRET"));
+    /* FLYTEAUTH_BENCH_CONFIG: the whole configuration, when the benchmark driver sets it
+     * (e.g. with tokenUrl and scopes, so there is no discovery, like the Go admin client's). */
+    const char *given = getenv("FLYTEAUTH_BENCH_CONFIG");
     flyteauth_authenticator *a = NULL;
     flyteauth_metadata *md = NULL;
     flyteauth_error *err = NULL;
-    if (flyteauth_authenticator_new(config, &a, &err) != FLYTEAUTH_OK ||
+    if (flyteauth_authenticator_new(given && *given ? given : config, &a, &err) != FLYTEAUTH_OK ||
         flyteauth_authenticator_fetch_metadata(a, &md, &err) != FLYTEAUTH_OK) {
         fprintf(stderr, "%s\n", flyteauth_error_message(err));
         return 1;

@@ -31,6 +31,12 @@ public final class FirstHeader {
             + ",\"clientSecret\":"
             + quote(secret)
             + "}";
+    // FLYTEAUTH_BENCH_CONFIG: the whole configuration, when the benchmark driver sets it
+    // (e.g. with tokenUrl and scopes, so there is no discovery, like the Go admin client's).
+    String given = System.getenv("FLYTEAUTH_BENCH_CONFIG");
+    if (given != null && !given.isEmpty()) {
+      config = given;
+    }
     int status;
     try (Authenticator auth = Authenticator.fromJson(config)) {
       Map<String, String> headers = auth.metadata();
