@@ -19,6 +19,16 @@ fn command_auth(argv: serde_json::Value, extra: serde_json::Value) -> Authentica
     Authenticator::from_json(&cfg.to_string()).unwrap()
 }
 
+/// An authenticator whose command prints `tok-1`, then `tok-2`, ... on successive runs
+/// (counting in a file under `dir`).
+fn counting_command_auth(dir: &std::path::Path) -> Authenticator {
+    let script = format!(
+        "n=$(cat {f} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {f}; echo tok-$n",
+        f = dir.join("n").display()
+    );
+    command_auth(json!(["sh", "-c", script]), json!({}))
+}
+
 #[test]
 fn stdout_trimmed_is_the_token() {
     let auth = command_auth(json!(["printf", "  tok-123 \n\n"]), json!({}));
@@ -103,12 +113,7 @@ fn a_hanging_command_is_killed_at_the_timeout() {
 fn the_command_runs_again_on_refresh() {
     // The Go client never re-runs it after the first time; we do.
     let dir = tempfile::tempdir().unwrap();
-    let n = dir.path().join("n");
-    let script = format!(
-        "n=$(cat {f} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {f}; echo tok-$n",
-        f = n.display()
-    );
-    let auth = command_auth(json!(["sh", "-c", script]), json!({}));
+    let auth = counting_command_auth(dir.path());
     assert_eq!(
         auth.metadata_blocking(None).unwrap().get("authorization"),
         Some("Bearer tok-1")
@@ -176,12 +181,7 @@ fn a_cancelled_call_returns_promptly_and_the_command_finishes_for_others() {
 #[test]
 fn is_current_holds_until_the_snapshot_is_replaced() {
     let dir = tempfile::tempdir().unwrap();
-    let n = dir.path().join("n");
-    let script = format!(
-        "n=$(cat {f} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {f}; echo tok-$n",
-        f = n.display()
-    );
-    let auth = command_auth(json!(["sh", "-c", script]), json!({}));
+    let auth = counting_command_auth(dir.path());
     let first = auth.metadata_blocking(None).unwrap();
     assert!(auth.is_current(&first));
     assert!(auth
@@ -224,12 +224,7 @@ fn many_authenticators_on_one_thread_each_serve_their_own_token() {
 #[test]
 fn after_logout_the_same_thread_does_not_get_the_old_token() {
     let dir = tempfile::tempdir().unwrap();
-    let n = dir.path().join("n");
-    let script = format!(
-        "n=$(cat {f} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {f}; echo tok-$n",
-        f = n.display()
-    );
-    let auth = command_auth(json!(["sh", "-c", script]), json!({}));
+    let auth = counting_command_auth(dir.path());
     for _ in 0..3 {
         let md = auth.metadata_blocking(None).unwrap();
         assert_eq!(md.get("authorization"), Some("Bearer tok-1"));
