@@ -76,7 +76,7 @@ test:
 	@set -o pipefail; IDP_TOKEN_LOG=$(TEST_LOGS)/issued-tokens.txt FLYTEAUTH_TEST_LOG_DIR=$(TEST_LOGS) \
 	    $(MAKE) --no-print-directory test-suites 2>&1 | tee $(TEST_LOGS)/make-test.log
 	python3 scripts/check-secrets $(TEST_LOGS)/issued-tokens.txt $(TEST_LOGS) \
-	    $(wildcard bindings/java/target/surefire-reports)
+	    bindings/java/target/surefire-reports-ffm bindings/java/target/surefire-reports-jni
 	@echo "make test: all suites passed"
 
 test-suites: lint check-header fixture test-rust test-keyring test-c test-pkgconfig test-go test-java fuzz-smoke
