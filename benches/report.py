@@ -226,9 +226,9 @@ def chart(results, storms):
     ax.set_title("Hot path: header metadata, valid token")
 
     ax = axes[1]
-    labels = [f"{r['impl']} {r['lang']}" for r in first]
+    labels = [f"{r['impl']} {r['lang']}\n{r.get('label', '')[:34]}" for r in first]
     ax.barh(range(len(first)), [r["median_ms"] for r in first], color=[colour(r["impl"]) for r in first])
-    ax.set_yticks(range(len(first)), labels, fontsize=8)
+    ax.set_yticks(range(len(first)), labels, fontsize=7)
     ax.set_xscale("log")
     ax.invert_yaxis()
     for i, r in enumerate(first):
@@ -237,15 +237,20 @@ def chart(results, storms):
     ax.set_title("Fresh process to first header")
 
     ax = axes[2]
-    for impl in ["flyteauth", "flyteidl-go", "flytekit"]:
+    # flyteauth last and widest, so the references' lines at 1 do not hide it.
+    for impl in ["flytekit", "flyteidl-go", "flyteauth"]:
         rs = [r for r in storms if r["impl"] == impl]
         if not rs:
             continue
         xs = [r["threads"] for r in rs]
-        ax.plot(xs, [r["requests_per_rotation"] for r in rs], marker="o", color=colour(impl), label=f"{impl}: IdP requests")
-        ax.plot(xs, [r["rejected_per_rotation"] for r in rs], marker="x", linestyle="--", color=colour(impl), label=f"{impl}: rejected calls")
+        width = 3.5 if impl == "flyteauth" else 1.5
+        ax.plot(xs, [r["requests_per_rotation"] for r in rs], marker="o", linewidth=width, color=colour(impl), label=f"{impl}: IdP requests")
+        ax.plot(xs, [r["rejected_per_rotation"] for r in rs], marker="x", linestyle="--", linewidth=width, color=colour(impl), label=f"{impl}: rejected calls")
     ax.set_xscale("log", base=2)
+    threads = sorted({r["threads"] for r in storms})
+    ax.set_xticks(threads, [str(t) for t in threads])
     ax.set_yscale("symlog", linthresh=1)
+    ax.set_ylim(bottom=-0.05)
     ax.set_xlabel("threads")
     ax.set_ylabel("per token rotation")
     ax.set_title("Cost of one token rotation")
