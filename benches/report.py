@@ -215,26 +215,24 @@ def chart(results, storms):
     first = sorted((r for r in results if r.get("kind") == "first_header"), key=lambda r: r["median_ms"])
     colour = lambda impl: {"flyteauth": "#2b7bba", "flytekit": "#e07b39", "flyteidl-go": "#5aa05a", "x/oauth2": "#999999"}.get(impl, "#777777")
 
-    fig, axes = plt.subplots(1, 3, figsize=(18, 6.5))
-    ax = axes[0]
-    labels = [f"{r['impl']} {r['lang']}: {r.get('label', '')[:38]}" for r in hot]
-    ax.barh(range(len(hot)), [r["ns_per_op"] for r in hot], color=[colour(r["impl"]) for r in hot])
-    ax.set_yticks(range(len(hot)), labels, fontsize=7)
-    ax.set_xscale("log")
-    ax.invert_yaxis()
-    ax.set_xlabel("ns per call (log scale, lower is better)")
-    ax.set_title("Hot path: header metadata, valid token")
+    def log_bars(ax, rows, values, labels, xlabel, title):
+        """Horizontal bars on a log scale, top to bottom, coloured by implementation."""
+        ax.barh(range(len(rows)), values, color=[colour(r["impl"]) for r in rows])
+        ax.set_yticks(range(len(rows)), labels, fontsize=7)
+        ax.set_xscale("log")
+        ax.invert_yaxis()
+        ax.set_xlabel(xlabel)
+        ax.set_title(title)
 
-    ax = axes[1]
-    labels = [f"{r['impl']} {r['lang']}\n{r.get('label', '')[:34]}" for r in first]
-    ax.barh(range(len(first)), [r["median_ms"] for r in first], color=[colour(r["impl"]) for r in first])
-    ax.set_yticks(range(len(first)), labels, fontsize=7)
-    ax.set_xscale("log")
-    ax.invert_yaxis()
+    fig, axes = plt.subplots(1, 3, figsize=(18, 6.5))
+    log_bars(axes[0], hot, [r["ns_per_op"] for r in hot],
+             [f"{r['impl']} {r['lang']}: {r.get('label', '')[:38]}" for r in hot],
+             "ns per call (log scale, lower is better)", "Hot path: header metadata, valid token")
+    log_bars(axes[1], first, [r["median_ms"] for r in first],
+             [f"{r['impl']} {r['lang']}\n{r.get('label', '')[:34]}" for r in first],
+             "ms to first header, median (log scale)", "Fresh process to first header")
     for i, r in enumerate(first):
-        ax.text(r["median_ms"], i, f" {r['median_ms']:.1f} ms, {r['rss_median_mb']:.0f} MB", va="center", fontsize=7)
-    ax.set_xlabel("ms to first header, median (log scale)")
-    ax.set_title("Fresh process to first header")
+        axes[1].text(r["median_ms"], i, f" {r['median_ms']:.1f} ms, {r['rss_median_mb']:.0f} MB", va="center", fontsize=7)
 
     ax = axes[2]
     # flyteauth last and widest, so the references' lines at 1 do not hide it.

@@ -23,7 +23,6 @@ results="$out/results.jsonl"
 rm -f "$out"/stats/*.json
 export FLYTEAUTH_BENCH_RESULTS="$results"
 export STORM_SECONDS="${STORM_SECONDS:-32}" STORM_TTL="${STORM_TTL:-15}"
-storm_seconds="$STORM_SECONDS"
 storm_threads="${STORM_THREADS:-1 8 32 64}"
 runs="${FIRST_HEADER_RUNS:-20}"
 jmh_args="${JMH_ARGS:--f 1 -wi 3 -i 5}"
@@ -125,7 +124,6 @@ first "flyteidl-go/Go/admin client token source, tokenUrl configured" "$out/go/f
 runs=$((runs / 2)) first "flytekit/Python/get_authenticator + refresh_credentials (discovery + token)" "${flytekit_first[@]}"
 fi
 
-step "IdP requests and rejected calls per token expiry (${STORM_TTL}-second tokens, ${storm_seconds} s per run)"
 storm() { # impl threads command...
   local impl="$1" threads="$2"; shift 2
   IDP_ACCESS_TOKEN_TTL="$STORM_TTL" scripts/with-idp bash -c '
@@ -140,12 +138,14 @@ if want storm; then
   FLYTEAUTH_STORM_SECS="${LATENCY_STORM_SECONDS:-20}" cargo test --release --quiet --test storm \
     -- --test-threads 1 --skip idp_down 2>&1 | grep -E "^storm:|test result" || true
   cargo build --release --lib --quiet # the library as it ships again (see above)
+
+  step "IdP requests and rejected calls per token expiry (${STORM_TTL}-second tokens, ${STORM_SECONDS} s per run)"
+  for t in $storm_threads; do
+    storm flyteauth "$t" bash benches/go/run.sh storm flyteauth "$t" "$STORM_SECONDS"
+    storm flyteidl-go "$t" bash benches/go/run.sh storm flyteidl-go "$t" "$STORM_SECONDS"
+    storm flytekit "$t" bash benches/flytekit/run.sh storm "$t" "$STORM_SECONDS"
+  done
 fi
-want storm && for t in $storm_threads; do
-  storm flyteauth "$t" bash benches/go/run.sh storm flyteauth "$t" "$storm_seconds"
-  storm flyteidl-go "$t" bash benches/go/run.sh storm flyteidl-go "$t" "$storm_seconds"
-  storm flytekit "$t" bash benches/flytekit/run.sh storm "$t" "$storm_seconds"
-done
 
 if [ "${BENCH_NO_REPORT:-0}" != 1 ]; then
   step "report"

@@ -757,36 +757,6 @@ pub fn refresh_lead(lifetime: Duration, window: Option<Duration>) -> Duration {
     lead.min(lifetime / 2)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn refresh_lead_rules() {
-        let s = Duration::from_secs;
-        assert_eq!(refresh_lead(s(3600), None), s(360), "10% of an hour");
-        assert_eq!(refresh_lead(s(60), None), s(10), "at least 10 s");
-        assert_eq!(refresh_lead(s(2), None), s(1), "never more than half");
-        assert_eq!(
-            refresh_lead(s(3600), Some(s(60))),
-            s(60),
-            "configured window"
-        );
-        assert_eq!(
-            refresh_lead(s(60), Some(s(600))),
-            s(30),
-            "window capped at half"
-        );
-    }
-
-    #[test]
-    fn cstringish_round_trip() {
-        let c = CStringish::new("flyte-authorization");
-        assert_eq!(c.as_str(), "flyte-authorization");
-        assert!(!c.as_c_ptr().is_null());
-    }
-}
-
 /// Snapshot generations, unique in the process (not only per authenticator): a generation
 /// alone identifies a snapshot. 0 means "no snapshot".
 static GENERATIONS: AtomicU64 = AtomicU64::new(0);
@@ -817,7 +787,7 @@ mod thread_cache {
 
     thread_local! {
         static CACHE: RefCell<Slots> = const {
-            RefCell::new(Slots { entries: [None, None, None, None], next: 0 })
+            RefCell::new(Slots { entries: [const { None }; SLOTS], next: 0 })
         };
     }
 
@@ -863,5 +833,35 @@ mod thread_cache {
             let _old = c.entries[slot].replace((owner, Arc::clone(metadata)));
             drop(c);
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_lead_rules() {
+        let s = Duration::from_secs;
+        assert_eq!(refresh_lead(s(3600), None), s(360), "10% of an hour");
+        assert_eq!(refresh_lead(s(60), None), s(10), "at least 10 s");
+        assert_eq!(refresh_lead(s(2), None), s(1), "never more than half");
+        assert_eq!(
+            refresh_lead(s(3600), Some(s(60))),
+            s(60),
+            "configured window"
+        );
+        assert_eq!(
+            refresh_lead(s(60), Some(s(600))),
+            s(30),
+            "window capped at half"
+        );
+    }
+
+    #[test]
+    fn cstringish_round_trip() {
+        let c = CStringish::new("flyte-authorization");
+        assert_eq!(c.as_str(), "flyte-authorization");
+        assert!(!c.as_c_ptr().is_null());
     }
 }

@@ -110,7 +110,7 @@ struct Histogram {
 impl Default for Histogram {
     fn default() -> Self {
         Histogram {
-            buckets: vec![0; 512],
+            buckets: vec![0; Histogram::BUCKETS],
             count: 0,
             max: Duration::ZERO,
         }
@@ -118,6 +118,9 @@ impl Default for Histogram {
 }
 
 impl Histogram {
+    /// 16 exact buckets below 16 ns, then 8 for each power of two from 2^4 to 2^63.
+    const BUCKETS: usize = 16 + 60 * 8;
+
     fn bucket(ns: u64) -> usize {
         if ns < 16 {
             return ns as usize;
@@ -133,12 +136,14 @@ impl Histogram {
             return i as u64;
         }
         let (exp, sub) = ((i - 16) / 8 + 4, (i - 16) % 8);
-        ((8 + sub as u64 + 1) << (exp - 3)) - 1
+        // In u128: the top bucket's bound is 2^64 - 1.
+        let bound = (((9 + sub) as u128) << (exp - 3)) - 1;
+        u64::try_from(bound).unwrap_or(u64::MAX)
     }
 
     fn record(&mut self, d: Duration) {
         let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-        self.buckets[Self::bucket(ns).min(511)] += 1;
+        self.buckets[Self::bucket(ns)] += 1;
         self.count += 1;
         self.max = self.max.max(d);
     }
@@ -167,7 +172,18 @@ impl Histogram {
 
 #[test]
 fn histogram_buckets_bound_their_values() {
-    for ns in [0u64, 1, 15, 16, 17, 100, 1_000, 123_456, 10_000_000_000] {
+    for ns in [
+        0u64,
+        1,
+        15,
+        16,
+        17,
+        100,
+        1_000,
+        123_456,
+        10_000_000_000,
+        u64::MAX,
+    ] {
         let i = Histogram::bucket(ns);
         assert!(Histogram::upper(i) >= ns, "{ns} above its bucket {i}");
         assert!(
