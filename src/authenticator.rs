@@ -6,20 +6,22 @@
 //!
 //! A snapshot is *fresh* until its refresh point (shortly before expiry) and *usable* until it
 //! expires. Both are wall-clock times, like the token's own `exp`: a monotonic clock stops
-//! while a laptop sleeps, and would let an expired token be served after a suspend. In between, callers get the current snapshot at once while one background refresh
-//! runs. When there is no usable snapshot, callers wait for a refresh; however many threads
-//! ask at once, exactly one refresh runs and every waiter gets its result, success or error.
+//! while a laptop sleeps, and would let an expired token be served after a suspend. In
+//! between, callers get the current snapshot at once while one background refresh runs. When
+//! there is no usable snapshot, callers wait for a refresh. Which refresh runs, who joins it,
+//! and how failures are backed off is decided by the refresh coordinator
+//! ([`crate::refresh`]); this module runs the flow and publishes what it produces.
 
 use std::cell::RefCell;
 use std::ffi::c_char;
 use std::fmt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwapOption;
-use futures_util::future::{BoxFuture, FutureExt, Shared};
+use futures_util::future::{BoxFuture, FutureExt};
 
 use crate::cache::KeyringCache;
 use crate::cancel::CancelToken;
@@ -31,6 +33,7 @@ use crate::flows::command::ProxyToken;
 use crate::flows::{FlowContext, PROXY_HEADER_KEY};
 use crate::http::HttpClient;
 use crate::interaction::{PromptCallback, PromptSink};
+use crate::refresh::{Coordinator, Mode, Source};
 use crate::runtime;
 use crate::token::{bearer_header_value, Token};
 
@@ -159,22 +162,6 @@ impl fmt::Debug for Metadata {
     }
 }
 
-type SharedRefresh = Shared<BoxFuture<'static, Result<Arc<Metadata>>>>;
-
-/// Why a refresh runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RefreshMode {
-    /// There is no usable token, or it is due for refresh.
-    Expired,
-    /// The server rejected the current token: renew everything, the proxy token too.
-    Forced,
-    /// An explicit interactive login (`flyteauth login`): skip the cache and refresh token.
-    Login,
-    /// The background refresh before expiry: never asks a person (a login that is needed
-    /// waits for the next caller once the token has expired).
-    Proactive,
-}
-
 struct Inner {
     config: Config,
     http: HttpClient,
@@ -192,9 +179,8 @@ struct Inner {
     published: AtomicU64,
     /// Serialises writers of `current` and `published`, so the two always agree.
     publish_lock: Mutex<()>,
-    /// The refresh in flight, with the process that started it (after `fork()` the child
-    /// must not wait for a task of its parent's runtime).
-    inflight: Mutex<Option<(u32, SharedRefresh)>>,
+    /// Single flight, backoff, joins and abandonment of refreshes.
+    coordinator: Coordinator<Arc<Metadata>>,
     refreshes: AtomicU64,
     /// Calls that had to wait for a refresh (no usable token at hand).
     waits: AtomicU64,
@@ -205,9 +191,24 @@ struct Inner {
 /// Thread-safe and cheap to clone (all clones share one token cache). Use the async methods
 /// from async Rust; the `*_blocking` ones run on the library's own runtime and may be called
 /// from any thread, including one inside another tokio runtime.
+///
+/// When the last clone is dropped, a login in progress is abandoned (its port released, its
+/// polling stopped); a background refresh ends on its own.
 #[derive(Clone)]
 pub struct Authenticator {
     inner: Arc<Inner>,
+    _handle: Arc<Handle>,
+}
+
+/// Held by every clone of an [`Authenticator`]: dropped with the last one.
+struct Handle(Weak<Inner>);
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        if let Some(inner) = self.0.upgrade() {
+            inner.coordinator.abandon();
+        }
+    }
 }
 
 impl fmt::Debug for Authenticator {
@@ -239,23 +240,25 @@ impl Authenticator {
             _ => None,
         };
         let interactive = config.interactive;
+        let inner = Arc::new(Inner {
+            config,
+            http,
+            discovery,
+            proxy,
+            prompt: PromptSink::default(),
+            cache,
+            interactive: AtomicBool::new(interactive),
+            last_token: Mutex::new(None),
+            current: ArcSwapOption::empty(),
+            published: AtomicU64::new(0),
+            publish_lock: Mutex::new(()),
+            coordinator: Coordinator::default(),
+            refreshes: AtomicU64::new(0),
+            waits: AtomicU64::new(0),
+        });
         Ok(Authenticator {
-            inner: Arc::new(Inner {
-                config,
-                http,
-                discovery,
-                proxy,
-                prompt: PromptSink::default(),
-                cache,
-                interactive: AtomicBool::new(interactive),
-                last_token: Mutex::new(None),
-                current: ArcSwapOption::empty(),
-                published: AtomicU64::new(0),
-                publish_lock: Mutex::new(()),
-                inflight: Mutex::new(None),
-                refreshes: AtomicU64::new(0),
-                waits: AtomicU64::new(0),
-            }),
+            _handle: Arc::new(Handle(Arc::downgrade(&inner))),
+            inner,
         })
     }
 
@@ -309,8 +312,13 @@ impl Authenticator {
         if !current.is_usable(SystemTime::now()) {
             return None;
         }
-        // Starting the shared refresh only spawns a task; it never waits.
-        let _ = Inner::refresh_after(&self.inner, current.generation, RefreshMode::Expired);
+        // Only spawns a task (unless one runs or a backoff holds it back); never waits. The
+        // caller has a token, so this refresh does not ask a person.
+        self.inner.coordinator.start_in_background(
+            &self.inner,
+            Mode::Proactive,
+            current.generation,
+        );
         Some(current)
     }
 
@@ -329,7 +337,7 @@ impl Authenticator {
         }
         let observed = self.inner.current_generation();
         self.inner.waits.fetch_add(1, Ordering::Relaxed);
-        Inner::refresh_after(&self.inner, observed, RefreshMode::Expired)?.await
+        self.inner.refresh(Mode::Expired, observed).await
     }
 
     /// How many calls so far had to wait for a token (the first call, and any call that found
@@ -342,9 +350,7 @@ impl Authenticator {
     /// share one refresh.
     pub async fn refresh(&self) -> Result<()> {
         let observed = self.inner.current_generation();
-        Inner::refresh_after(&self.inner, observed, RefreshMode::Forced)?
-            .await
-            .map(drop)
+        self.inner.refresh(Mode::Forced, observed).await.map(drop)
     }
 
     /// Refresh only if `rejected_value` (the header value the server rejected) is still
@@ -355,7 +361,8 @@ impl Authenticator {
             return Ok(());
         };
         if current.iter().any(|(_, v)| v == rejected_value) {
-            Inner::refresh_after(&self.inner, current.generation, RefreshMode::Forced)?
+            self.inner
+                .refresh(Mode::Forced, current.generation)
                 .await
                 .map(drop)
         } else {
@@ -367,7 +374,7 @@ impl Authenticator {
     /// cache the result. For `flyteauth login`; other flows simply get a new token.
     pub async fn login(&self) -> Result<Arc<Metadata>> {
         let observed = self.inner.current_generation();
-        Inner::refresh_after(&self.inner, observed, RefreshMode::Login)?.await
+        self.inner.refresh(Mode::Login, observed).await
     }
 
     /// Forget the login: the tokens in memory and in the keyring cache.
@@ -379,8 +386,7 @@ impl Authenticator {
             .unwrap_or_else(|p| p.into_inner()) = None;
         self.inner.publish(None);
         if let Some(cache) = &self.inner.cache {
-            let cache = Arc::clone(cache);
-            let _ = tokio::task::spawn_blocking(move || cache.purge()).await;
+            crate::flows::purge_cache(cache).await;
         }
     }
 
@@ -532,60 +538,18 @@ impl Inner {
         self.published.store(generation, Ordering::Release);
     }
 
-    /// The refresh that will produce a snapshot newer than `observed`: the one in flight, or
-    /// a new one. If a newer usable snapshot already exists, it is returned directly.
-    fn refresh_after(
-        this: &Arc<Inner>,
-        observed: u64,
-        mode: RefreshMode,
-    ) -> Result<BoxFuture<'static, Result<Arc<Metadata>>>> {
-        let mut slot = this.inflight.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(m) = this.current.load_full() {
-            if m.generation > observed && m.is_usable(SystemTime::now()) {
-                return Ok(futures_util::future::ready(Ok(m)).boxed());
-            }
-        }
-        let pid = std::process::id();
-        match slot.take() {
-            Some((owner, shared)) if owner == pid => {
-                *slot = Some((owner, shared.clone()));
-                return Ok(shared.boxed());
-            }
-            // The parent's refresh, inherited through fork(): it will never complete here.
-            // Leak it; dropping could touch the parent's runtime.
-            Some(inherited) => std::mem::forget(inherited),
-            None => {}
-        }
-        let task_inner = Arc::clone(this);
-        let handle = runtime::spawn(async move {
-            let result = task_inner.run_refresh(mode).await;
-            if let Ok(m) = &result {
-                Inner::schedule_refresh(&task_inner, m);
-            }
-            task_inner.refreshes.fetch_add(1, Ordering::Relaxed);
-            *task_inner
-                .inflight
-                .lock()
-                .unwrap_or_else(|p| p.into_inner()) = None;
-            result
-        })?;
-        let shared = handle
-            .map(|joined| {
-                joined.unwrap_or_else(|_| {
-                    Err(Error::new(ErrorKind::Internal, "the refresh task panicked"))
-                })
-            })
-            .boxed()
-            .shared();
-        *slot = Some((pid, shared.clone()));
-        Ok(shared.boxed())
+    /// A snapshot newer than `observed` for a caller that needs `mode` (see
+    /// [`Coordinator::refresh`]).
+    async fn refresh(self: &Arc<Self>, mode: Mode, observed: u64) -> Result<Arc<Metadata>> {
+        self.coordinator.refresh(self, mode, observed).await
     }
 
     /// The proactive refresh: a timer that refreshes `m` at its refresh point in the
     /// background, so callers never wait on the network while the IdP is up. If that refresh
-    /// fails, the current token keeps being served (it is still valid) and the timer retries
-    /// with backoff until it succeeds or the token expires. The timer holds only a weak
-    /// reference: it ends when the authenticator is dropped or `m` is replaced.
+    /// fails, the current token keeps being served (it is still valid) and the timer tries
+    /// again when the coordinator's backoff allows, until it succeeds or the token expires.
+    /// The timer holds only a weak reference: it ends when the authenticator is dropped or
+    /// `m` is replaced.
     fn schedule_refresh(this: &Arc<Inner>, m: &Metadata) {
         let (Some(mut due), Some(expires_at)) = (m.refresh_at, m.expires_at) else {
             return;
@@ -593,7 +557,6 @@ impl Inner {
         let weak = Arc::downgrade(this);
         let generation = m.generation;
         let _ = runtime::spawn(async move {
-            let mut failures: u32 = 0;
             loop {
                 // Sleep on the wall clock in bounded steps: tokio's timers use the monotonic
                 // clock, which stops while the machine is suspended.
@@ -611,50 +574,51 @@ impl Inner {
                 if inner.current_generation() != generation {
                     return; // replaced: its own timer takes over
                 }
-                let Ok(refresh) = Inner::refresh_after(&inner, generation, RefreshMode::Proactive)
-                else {
-                    return;
-                };
+                let result = inner.refresh(Mode::Proactive, generation).await;
+                let retry_at = inner.coordinator.retry_at();
                 drop(inner);
-                match refresh.await {
+                match result {
                     Ok(_) => return,
                     // A person must log in: that waits for the next caller after expiry.
                     Err(e) if e.kind() == ErrorKind::LoginRequired => return,
                     Err(_) => {}
                 }
-                failures += 1;
-                let backoff = Duration::from_millis(500)
-                    .saturating_mul(1 << failures.min(6))
-                    .min(Duration::from_secs(30));
-                due = SystemTime::now() + backoff;
+                // Try again when the backoff (shared with every caller) is over.
+                let wait = retry_at
+                    .map(|at| at.saturating_duration_since(std::time::Instant::now()))
+                    .unwrap_or(crate::refresh::BACKOFF_FIRST);
+                due = SystemTime::now().checked_add(wait).unwrap_or(expires_at);
                 if due >= expires_at {
                     // Expired by then: the next caller waits for (and shares) a refresh.
                     return;
                 }
-                log::debug!("proactive refresh failed ({failures}); retrying in {backoff:?}");
             }
         });
     }
 
     /// Run the configured flow once and publish the new snapshot.
-    async fn run_refresh(&self, mode: RefreshMode) -> Result<Arc<Metadata>> {
+    async fn run_refresh(
+        &self,
+        mode: Mode,
+        abandon: &crate::cancel::CancelToken,
+    ) -> Result<Arc<Metadata>> {
         let ctx = FlowContext {
             config: &self.config,
             http: &self.http,
             discovery: &self.discovery,
             prompt: &self.prompt,
             cache: self.cache.as_ref(),
-            interactive: mode != RefreshMode::Proactive && self.interactive.load(Ordering::Relaxed),
+            interactive: mode.may_ask_a_person() && self.interactive.load(Ordering::Relaxed),
+            abandon,
         };
         if let Some(p) = &self.proxy {
             // A forced refresh (the server rejected the call) also renews the proxy token,
             // before the token request so that request already carries the new one.
             let stale = self.current.load_full().and_then(|m| m.proxy_value.clone());
-            if let (RefreshMode::Forced, Some(stale)) = (mode, stale) {
+            if let (Mode::Forced, Some(stale)) = (mode, stale) {
                 p.rerun(Some(&stale)).await?;
             }
         }
-        let started = SystemTime::now();
         let mut previous = self
             .last_token
             .lock()
@@ -664,7 +628,7 @@ impl Inner {
         // of ours refreshed meanwhile, maybe rotating the refresh token): use its access token
         // if it is another, valid one; else take its refresh token if it is another one.
         let mut from_cache = None;
-        if let (Some(cache), false) = (&self.cache, mode == RefreshMode::Login) {
+        if let (Some(cache), false) = (&self.cache, mode == Mode::Login) {
             let cache = Arc::clone(cache);
             let cached = tokio::task::spawn_blocking(move || cache.load())
                 .await
@@ -686,8 +650,20 @@ impl Inner {
         let token = match from_cache {
             Some(token) => token,
             None => {
-                ctx.fetch_token(previous.as_ref(), mode == RefreshMode::Login)
-                    .await?
+                match ctx
+                    .fetch_token(previous.as_ref(), mode == Mode::Login)
+                    .await
+                {
+                    Ok(token) => token,
+                    Err(e) => {
+                        if e.kind() == ErrorKind::LoginRequired {
+                            // The refresh token was refused (or there is none): never send it
+                            // again; the next interactive caller logs in.
+                            self.forget_refresh_token(previous.as_ref());
+                        }
+                        return Err(e);
+                    }
+                }
             }
         };
         if from_flow {
@@ -715,6 +691,8 @@ impl Inner {
                 value: CStringish::new(pv),
             });
         }
+        // Counted from when the token arrived (a login can take minutes); the lifetime is
+        // clamped (token::MAX_LIFETIME), and the arithmetic checked all the same.
         let (refresh_at, expires_at) = match token.lifetime {
             Some(lifetime) => {
                 // Jitter: refresh somewhere in the last 75-100% of the lead, so a fleet that
@@ -722,8 +700,8 @@ impl Inner {
                 let lead = refresh_lead(lifetime, self.config.token_refresh_window);
                 let lead = lead.mul_f64(0.75 + 0.25 * fastrand::f64());
                 (
-                    Some(started + lifetime.saturating_sub(lead)),
-                    Some(started + lifetime),
+                    token.received_at.checked_add(lifetime.saturating_sub(lead)),
+                    token.expires_at(),
                 )
             }
             None => (None, None),
@@ -738,6 +716,51 @@ impl Inner {
         });
         self.publish(Some(metadata.clone()));
         Ok(metadata)
+    }
+}
+
+impl Inner {
+    /// Drop the refresh token of `used` from the token kept for the next refresh (if it is
+    /// still the one kept).
+    fn forget_refresh_token(&self, used: Option<&Token>) {
+        let Some(refused) = used.and_then(|t| t.refresh_token.as_deref()) else {
+            return;
+        };
+        let mut last = self.last_token.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(t) = last.as_mut() {
+            if t.refresh_token.as_deref() == Some(refused) {
+                t.refresh_token = None;
+            }
+        }
+    }
+}
+
+impl Source for Inner {
+    type Output = Arc<Metadata>;
+
+    fn newer_than(&self, observed: u64) -> Option<Arc<Metadata>> {
+        self.current
+            .load_full()
+            .filter(|m| m.generation > observed && m.is_usable(SystemTime::now()))
+    }
+
+    fn observe(&self) -> u64 {
+        self.current_generation()
+    }
+
+    fn run(
+        self: Arc<Self>,
+        mode: Mode,
+        abandon: Arc<crate::cancel::CancelToken>,
+    ) -> BoxFuture<'static, Result<Arc<Metadata>>> {
+        async move { self.run_refresh(mode, &abandon).await }.boxed()
+    }
+
+    fn finished(self: &Arc<Self>, result: &Result<Arc<Metadata>>) {
+        self.refreshes.fetch_add(1, Ordering::Relaxed);
+        if let Ok(m) = result {
+            Inner::schedule_refresh(self, m);
+        }
     }
 }
 

@@ -749,11 +749,13 @@ fn check_header_name(name: &str) -> Result<String> {
 }
 
 fn check_url(key: &str, value: &str) -> Result<String> {
+    // Only the redacted URL in messages: proxy and token URLs may carry credentials.
     let url = url::Url::parse(value)
-        .map_err(|e| Error::config(format!("{key}: '{value}' is not a valid URL: {e}")))?;
+        .map_err(|e| Error::config(format!("{key}: the value is not a valid URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(Error::config(format!(
-            "{key}: '{value}' must be an http:// or https:// URL"
+            "{key}: '{}' must be an http:// or https:// URL",
+            crate::redact::url(value)
         )));
     }
     Ok(value.to_owned())

@@ -77,6 +77,32 @@ impl OAuth2Metadata {
     pub fn from_json(body: &[u8]) -> Result<Self> {
         parse(body, OAUTH2_METADATA_PATH)
     }
+
+    /// Refuse discovered endpoints on plain `http` unless the config says `insecure`: the
+    /// credentials sent there would travel in clear text.
+    fn require_https(&self, http: &HttpClient) -> Result<()> {
+        let endpoints = [
+            ("token_endpoint", &self.token_endpoint),
+            ("authorization_endpoint", &self.authorization_endpoint),
+            (
+                "device_authorization_endpoint",
+                &self.device_authorization_endpoint,
+            ),
+        ];
+        for (name, url) in endpoints {
+            if let Some(url) = url.as_deref().filter(|u| http.refuses_plain_http(u)) {
+                return Err(Error::new(
+                    ErrorKind::Discovery,
+                    format!(
+                        "{OAUTH2_METADATA_PATH}: the server's {name} ({}) is plain http; \
+                         credentials are only sent over https unless the config sets insecure",
+                        crate::redact::url(url)
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl PublicClientConfig {
@@ -150,7 +176,9 @@ impl Discovery {
                 let body = fetch(http, &url)
                     .await?
                     .ok_or_else(|| not_found(&url, "set tokenUrl in the config instead"))?;
-                OAuth2Metadata::from_json(&body)
+                let metadata = OAuth2Metadata::from_json(&body)?;
+                metadata.require_https(http)?;
+                Ok(metadata)
             })
             .await
     }

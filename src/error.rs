@@ -67,6 +67,10 @@ pub struct Error {
     http_status: Option<u16>,
     oauth_error: Option<String>,
     oauth_error_description: Option<String>,
+    /// The server's `Retry-After`, for the refresh coordinator's backoff.
+    retry_after: Option<std::time::Duration>,
+    /// The connection failed before the request was sent (safe to repeat any request).
+    connect_failure: bool,
 }
 
 /// `Result` with [`Error`].
@@ -81,7 +85,37 @@ impl Error {
             http_status: None,
             oauth_error: None,
             oauth_error_description: None,
+            retry_after: None,
+            connect_failure: false,
         }
+    }
+
+    /// The same error with another message.
+    pub(crate) fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+
+    /// Attach the server's `Retry-After`.
+    pub(crate) fn with_retry_after(mut self, after: std::time::Duration) -> Self {
+        self.retry_after = Some(after);
+        self
+    }
+
+    /// How long the server asked to wait before trying again (`Retry-After`), if it did.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        self.retry_after
+    }
+
+    /// Mark a connection that failed before the request was sent.
+    pub(crate) fn with_connect_failure(mut self) -> Self {
+        self.connect_failure = true;
+        self
+    }
+
+    /// Whether the connection failed before the request was sent.
+    pub(crate) fn is_connect_failure(&self) -> bool {
+        self.connect_failure
     }
 
     /// A configuration error; the message should name the key.

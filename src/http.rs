@@ -1,25 +1,71 @@
 //! One HTTP client per authenticator, used for every request the library makes (discovery
-//! and token calls alike), so that `caCertFilePath`, `insecureSkipVerify`, `httpProxyURL`
-//! and the `proxy-authorization` header apply everywhere.
+//! and token calls alike), so that `caCertFilePath`, `insecureSkipVerify` and `httpProxyURL`
+//! apply everywhere.
 //!
-//! Each attempt has a timeout (`perRetryTimeout`); connection errors, timeouts, 5xx and 429
-//! are retried up to `maxRetries` times with jittered exponential backoff (429/503 honour
-//! `Retry-After`, capped at `maxBackoffDelay`). Response bodies are capped in size.
+//! Each request has a [`Policy`], because a token request is not a discovery GET:
+//! - Redirects are followed (up to 5, never from `https` down to `http` unless `insecure`) only
+//!   by [`Policy::GET`]. A POST to a token endpoint is never sent again elsewhere: a `307` would
+//!   carry its body (client secret, refresh token, code and verifier, device code) to another
+//!   host. flytekit disables redirects for token requests too.
+//! - Each attempt has a timeout (`perRetryTimeout`). Requests that may be repeated retry
+//!   connection errors, timeouts, 5xx and 429 up to `maxRetries` times with jittered
+//!   exponential backoff (429/503 honour `Retry-After`, capped at `maxBackoffDelay`). A
+//!   single-use grant ([`Policy::single_use`]: refresh token, authorization code, device code)
+//!   is retried only when it provably never reached the server (the connection failed): a
+//!   replayed refresh token revokes the whole grant at an IdP with reuse detection.
+//! - `proxy-authorization` (from `proxyCommand`) goes only to the Flyte endpoint's host and
+//!   the hosts the config names (`tokenUrl`), never to a third-party IdP found by discovery.
+//!
+//! Response bodies are capped in size; URLs in messages never show user info or query.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{HeaderValue, PROXY_AUTHORIZATION, RETRY_AFTER, USER_AGENT};
+use reqwest::header::{HeaderValue, LOCATION, PROXY_AUTHORIZATION, RETRY_AFTER, USER_AGENT};
 
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::flows::command::ProxyToken;
+pub use crate::redact::url as redact_url;
 
 /// The largest response body read from a server, in bytes.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
 /// The first backoff step; each retry doubles it, up to `maxBackoffDelay`.
 const BASE_BACKOFF: Duration = Duration::from_millis(200);
+
+/// Redirects followed by one GET.
+const MAX_REDIRECTS: u32 = 5;
+
+/// How one request may be repeated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// Follow redirects (GETs only).
+    pub follow_redirects: bool,
+    /// Retry only failures that provably never reached the server (connection errors), never
+    /// timeouts or server errors: the request must not be processed twice.
+    pub single_use: bool,
+}
+
+impl Policy {
+    /// A discovery GET: follows redirects, retries transient failures.
+    pub const GET: Policy = Policy {
+        follow_redirects: true,
+        single_use: false,
+    };
+    /// A POST that may be repeated (client credentials, device authorization): no redirects,
+    /// transient failures retried.
+    pub const POST: Policy = Policy {
+        follow_redirects: false,
+        single_use: false,
+    };
+    /// A POST of a single-use grant (refresh token, authorization code, device code): no
+    /// redirects, retried only when the connection failed.
+    pub const SINGLE_USE: Policy = Policy {
+        follow_redirects: false,
+        single_use: true,
+    };
+}
 
 /// The HTTP client of one authenticator. Clones share the connection pool.
 #[derive(Debug, Clone)]
@@ -31,19 +77,33 @@ pub struct HttpClient {
     max_retries: u32,
     max_backoff: Duration,
     proxy_token: Option<Arc<ProxyToken>>,
+    /// Hosts (with port) that receive `proxy-authorization`.
+    proxy_hosts: Arc<[String]>,
 }
 
 impl HttpClient {
-    /// Build the client from `config`; `proxy_token` adds `proxy-authorization` to every
-    /// request.
+    /// Build the client from `config`; `proxy_token` adds `proxy-authorization` to requests
+    /// to the Flyte endpoint's host and the config's `tokenUrl` host.
     pub fn new(config: &Config, proxy_token: Option<Arc<ProxyToken>>) -> Result<HttpClient> {
         let client = build_client(config)?;
+        let proxy_hosts: Vec<String> = [config.base_url(), config.token_url.clone()]
+            .into_iter()
+            .flatten()
+            .filter_map(|u| host_and_port(&u))
+            .collect();
+        if config.insecure_skip_verify {
+            log::warn!(
+                "flyteauth: insecureSkipVerify is on: TLS certificates are not verified, so \
+                 anyone on the network path can read the credentials this library sends"
+            );
+        }
         Ok(HttpClient {
             client: Arc::new(std::sync::Mutex::new((std::process::id(), client))),
             config: Arc::new(config.clone()),
             max_retries: config.max_retries,
             max_backoff: config.max_backoff_delay,
             proxy_token,
+            proxy_hosts: proxy_hosts.into(),
         })
     }
 
@@ -59,27 +119,53 @@ impl HttpClient {
         Ok(slot.1.clone())
     }
 
-    /// Send `request`, retrying transient failures. Returns the final response, whatever its
-    /// status, unless it is still a 5xx/429 after the last retry (then a NETWORK error).
+    /// Whether `url` is plain `http` where the config did not allow it (`insecure`): for
+    /// endpoints the library did not get from the config (discovery, redirects).
+    pub fn refuses_plain_http(&self, url: &str) -> bool {
+        !self.config.insecure && url::Url::parse(url).is_ok_and(|u| u.scheme() == "http")
+    }
+
+    /// `GET`-style send with [`Policy::GET`].
     pub async fn send(&self, request: http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>> {
+        self.send_with(request, Policy::GET).await
+    }
+
+    /// Send `request` under `policy`. Returns the final response, whatever its status, unless
+    /// it is still a 5xx/429 after the last retry (then a NETWORK error).
+    pub async fn send_with(
+        &self,
+        request: http::Request<Vec<u8>>,
+        policy: Policy,
+    ) -> Result<http::Response<Vec<u8>>> {
         let (parts, body) = request.into_parts();
-        let what = format!("{} {}", parts.method, redact_url(&parts.uri.to_string()));
+        let mut url = reqwest::Url::parse(&parts.uri.to_string()).map_err(|e| {
+            Error::new(
+                ErrorKind::Internal,
+                format!(
+                    "{} {}: bad URL: {e}",
+                    parts.method,
+                    redact_url(&parts.uri.to_string())
+                ),
+            )
+        })?;
+        let mut what = format!("{} {}", parts.method, redact_url(url.as_str()));
         let mut proxy_rerun = false;
+        let mut redirects: u32 = 0;
         let mut attempt: u32 = 0;
         loop {
-            let mut req = reqwest::Request::new(
-                parts.method.clone(),
-                reqwest::Url::parse(&parts.uri.to_string()).map_err(|e| {
-                    Error::new(ErrorKind::Internal, format!("{what}: bad URL: {e}"))
-                })?,
-            );
+            let mut req = reqwest::Request::new(parts.method.clone(), url.clone());
             *req.headers_mut() = parts.headers.clone();
             req.headers_mut().insert(
                 USER_AGENT,
                 HeaderValue::from_static(concat!("flyteauth/", env!("CARGO_PKG_VERSION"))),
             );
             let proxy_value = match &self.proxy_token {
-                Some(p) => {
+                Some(p)
+                    if self
+                        .proxy_hosts
+                        .iter()
+                        .any(|h| Some(h) == host_and_port(url.as_str()).as_ref()) =>
+                {
                     let v = p.header_value().await?;
                     let mut hv = HeaderValue::from_str(&v).map_err(|_| {
                         Error::new(
@@ -91,7 +177,7 @@ impl HttpClient {
                     req.headers_mut().insert(PROXY_AUTHORIZATION, hv);
                     Some(v)
                 }
-                None => None,
+                _ => None,
             };
             if !body.is_empty() {
                 *req.body_mut() = Some(body.clone().into());
@@ -112,26 +198,45 @@ impl HttpClient {
                             continue;
                         }
                     }
+                    if resp.status().is_redirection() && policy.follow_redirects {
+                        url = self.redirect_target(&url, resp, &what, redirects)?;
+                        what = format!("{} {}", parts.method, redact_url(url.as_str()));
+                        redirects += 1;
+                        continue;
+                    }
                     if !(status == 429 || (500..600).contains(&status)) {
                         return outcome;
                     }
                     retry_after_header(resp)
                 }
+                // Transient: retried below, a single-use grant only if it never reached
+                // the server (the connection failed).
                 Err(e) if matches!(e.kind(), ErrorKind::Network | ErrorKind::Timeout) => None,
                 Err(_) => return outcome,
             };
-            if attempt >= self.max_retries {
+            // A single-use grant that reached the server is never sent again.
+            let reached_server = !matches!(&outcome, Err(e) if is_connect_failure(e));
+            if attempt >= self.max_retries || (policy.single_use && reached_server) {
                 return match outcome {
                     Ok(resp) => {
                         let status = resp.status();
-                        Err(Error::new(
+                        let not_repeated = if policy.single_use {
+                            " (a single-use grant is never sent twice)"
+                        } else {
+                            ""
+                        };
+                        let mut err = Error::new(
                             ErrorKind::Network,
                             format!(
-                                "{what}: the server answered {status} after {} attempt(s)",
+                                "{what}: the server answered {status} after {} attempt(s){not_repeated}",
                                 attempt + 1
                             ),
                         )
-                        .with_http_status(status.as_u16()))
+                        .with_http_status(status.as_u16());
+                        if let Some(after) = retry_after_header(&resp) {
+                            err = err.with_retry_after(after);
+                        }
+                        Err(err)
                     }
                     Err(e) => Err(e),
                 };
@@ -144,6 +249,39 @@ impl HttpClient {
             tokio::time::sleep(delay).await;
             attempt += 1;
         }
+    }
+
+    /// Where a redirect `resp` to `from` points, if it may be followed.
+    fn redirect_target(
+        &self,
+        from: &reqwest::Url,
+        resp: &http::Response<Vec<u8>>,
+        what: &str,
+        followed: u32,
+    ) -> Result<reqwest::Url> {
+        let refuse = |why: &str| {
+            Err(Error::new(ErrorKind::Network, format!("{what}: {why}"))
+                .with_http_status(resp.status().as_u16()))
+        };
+        if followed >= MAX_REDIRECTS {
+            return refuse(&format!("more than {MAX_REDIRECTS} redirects"));
+        }
+        let Some(location) = resp.headers().get(LOCATION).and_then(|v| v.to_str().ok()) else {
+            return refuse("a redirect without a Location");
+        };
+        let Ok(to) = from.join(location) else {
+            return refuse("a redirect to an invalid URL");
+        };
+        if !matches!(to.scheme(), "http" | "https") {
+            return refuse("a redirect to a URL that is not http(s)");
+        }
+        if from.scheme() == "https" && to.scheme() == "http" && !self.config.insecure {
+            return refuse(&format!(
+                "a redirect from https to plain http ({}) is refused; set insecure to allow it",
+                redact_url(to.as_str())
+            ));
+        }
+        Ok(to)
     }
 
     /// Equal-jitter exponential backoff: half the step fixed, half random; `Retry-After` wins
@@ -199,7 +337,28 @@ fn transport_error(what: &str, e: &reqwest::Error) -> Error {
     } else {
         ErrorKind::Network
     };
-    Error::new(kind, format!("{what}: {}", error_chain(e)))
+    // reqwest quotes the full URL (user info and query included) in its message.
+    let mut text = error_chain(e);
+    if let Some(url) = e.url() {
+        text = crate::redact::url_in(&text, url.as_str());
+    }
+    let err = Error::new(kind, format!("{what}: {text}"));
+    if e.is_connect() {
+        err.with_connect_failure()
+    } else {
+        err
+    }
+}
+
+/// Whether `e` is a connection that failed before any byte of the request was sent.
+fn is_connect_failure(e: &Error) -> bool {
+    e.is_connect_failure()
+}
+
+/// `host:port` of `url` (the scheme's default port when none is written).
+fn host_and_port(url: &str) -> Option<String> {
+    let u = url::Url::parse(url).ok()?;
+    Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?))
 }
 
 /// An error and its sources, joined, without the URL that reqwest repeats.
@@ -217,20 +376,6 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-/// A URL for messages: user info and query removed (they could carry credentials).
-pub fn redact_url(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(mut u) => {
-            let _ = u.set_username("");
-            let _ = u.set_password(None);
-            u.set_query(None);
-            u.set_fragment(None);
-            u.to_string()
-        }
-        Err(_) => "<invalid URL>".to_owned(),
-    }
-}
-
 /// A reqwest client with the config's TLS, proxy and timeouts.
 fn build_client(config: &Config) -> Result<reqwest::Client> {
     let tls = tls_config(config)?;
@@ -239,10 +384,15 @@ fn build_client(config: &Config) -> Result<reqwest::Client> {
         .connect_timeout(config.per_retry_timeout.min(Duration::from_secs(10)))
         .timeout(config.per_retry_timeout)
         .pool_idle_timeout(Duration::from_secs(60))
-        .redirect(reqwest::redirect::Policy::limited(5));
+        // Redirects are followed by `send_with`, per request policy.
+        .redirect(reqwest::redirect::Policy::none());
     if let Some(proxy) = &config.http_proxy_url {
-        let proxy = reqwest::Proxy::all(proxy.as_str())
-            .map_err(|e| Error::config(format!("httpProxyURL: {e}")))?;
+        let proxy = reqwest::Proxy::all(proxy.as_str()).map_err(|e| {
+            Error::config(format!(
+                "httpProxyURL: {}",
+                crate::redact::url_in(&e.to_string(), proxy)
+            ))
+        })?;
         builder = builder.proxy(proxy);
     }
     builder.build().map_err(|e| {
@@ -356,43 +506,5 @@ impl rustls::client::danger::ServerCertVerifier for NoVerification {
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
-/// The HTTP client as the oauth2 crate's transport, remembering the last HTTP status so that
-/// errors can report it.
-pub struct OAuthTransport {
-    http: HttpClient,
-    last_status: std::sync::atomic::AtomicU16,
-}
-
-impl OAuthTransport {
-    /// A transport over (a cheap clone of) `http`.
-    pub fn new(http: &HttpClient) -> Self {
-        OAuthTransport {
-            http: http.clone(),
-            last_status: std::sync::atomic::AtomicU16::new(0),
-        }
-    }
-
-    /// The HTTP status of the last response (0 if none).
-    pub fn last_status(&self) -> u16 {
-        self.last_status.load(std::sync::atomic::Ordering::Relaxed)
-    }
-}
-
-impl<'c> oauth2::AsyncHttpClient<'c> for OAuthTransport {
-    type Error = Error;
-    type Future = futures_util::future::BoxFuture<'c, Result<oauth2::HttpResponse>>;
-
-    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
-        Box::pin(async move {
-            let response = self.http.send(request).await?;
-            self.last_status.store(
-                response.status().as_u16(),
-                std::sync::atomic::Ordering::Relaxed,
-            );
-            Ok(response)
-        })
     }
 }

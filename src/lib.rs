@@ -36,6 +36,8 @@ pub mod ffi;
 pub mod flows;
 pub mod http;
 pub mod interaction;
+pub mod redact;
+pub mod refresh;
 pub mod runtime;
 pub mod token;
 

@@ -7,13 +7,26 @@ use base64::Engine;
 
 use crate::error::{Error, ErrorKind, Result};
 
+/// The longest lifetime believed from a server: an `expires_in` or `exp` further away is
+/// counted as this (a token is then refreshed within the year, never "never"). Also keeps
+/// every clock computation far from overflow.
+pub const MAX_LIFETIME: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// A lifetime of `seconds` (a server's `expires_in`), clamped to [`MAX_LIFETIME`].
+pub fn lifetime_from_secs(seconds: u64) -> Duration {
+    Duration::from_secs(seconds).min(MAX_LIFETIME)
+}
+
 /// An access token with what is known of its lifetime. `Debug` never shows the token.
 #[derive(Clone)]
 pub struct Token {
     access_token: String,
-    /// The lifetime from the moment it was received: `expires_in`, else the JWT `exp`,
-    /// else unknown (the token is used until the server rejects it).
+    /// The lifetime from [`Token::received_at`]: `expires_in`, else the JWT `exp`, else
+    /// unknown (the token is used until the server rejects it); at most [`MAX_LIFETIME`].
     pub lifetime: Option<Duration>,
+    /// When the token arrived (or was loaded from a cache): its lifetime counts from here,
+    /// not from when the flow that produced it started (a browser login can take minutes).
+    pub received_at: SystemTime,
     /// The refresh token, if the flow has one (PKCE, device flow).
     pub refresh_token: Option<String>,
     /// The OpenID Connect ID token, if the server sent one.
@@ -25,17 +38,18 @@ impl Token {
     /// claim, the lifetime is at most what `exp` leaves (an IdP rounds `iat` down, so
     /// `expires_in` counted from our request can end up to a second after `exp`).
     pub fn new(access_token: String, lifetime: Option<Duration>) -> Self {
-        let until_exp = jwt_expiry(&access_token).map(|exp| {
-            exp.duration_since(SystemTime::now())
-                .unwrap_or(Duration::ZERO)
-        });
+        let received_at = SystemTime::now();
+        let until_exp = jwt_expiry(&access_token)
+            .map(|exp| exp.duration_since(received_at).unwrap_or(Duration::ZERO));
         let lifetime = match (lifetime, until_exp) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
-        };
+        }
+        .map(|l| l.min(MAX_LIFETIME));
         Token {
             access_token,
             lifetime,
+            received_at,
             refresh_token: None,
             id_token: None,
         }
@@ -44,6 +58,11 @@ impl Token {
     /// The token itself.
     pub fn secret(&self) -> &str {
         &self.access_token
+    }
+
+    /// When the token expires, if known.
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        self.received_at.checked_add(self.lifetime?)
     }
 }
 
@@ -77,7 +96,8 @@ pub fn bearer_header_value(token: &str) -> Result<String> {
 }
 
 /// The `exp` claim of a JWT, read without verifying the signature (only to know when to
-/// refresh; the server does the verifying).
+/// refresh; the server does the verifying). An `exp` beyond what a clock can hold is read as
+/// the largest one it can (the lifetime is clamped afterwards anyway).
 pub fn jwt_expiry(token: &str) -> Option<SystemTime> {
     let mut parts = token.split('.');
     let (_header, payload, _sig) = (parts.next()?, parts.next()?, parts.next()?);
@@ -92,7 +112,9 @@ pub fn jwt_expiry(token: &str) -> Option<SystemTime> {
     if !exp.is_finite() || exp < 0.0 {
         return None;
     }
-    UNIX_EPOCH.checked_add(Duration::from_secs_f64(exp))
+    // Year 9999: far beyond MAX_LIFETIME, and representable on every platform.
+    const LATEST_EXP: f64 = 253_402_300_799.0;
+    UNIX_EPOCH.checked_add(Duration::try_from_secs_f64(exp.min(LATEST_EXP)).ok()?)
 }
 
 #[cfg(test)]
@@ -144,6 +166,18 @@ mod tests {
             Token::new("opaque".into(), Some(Duration::from_secs(5))).lifetime,
             Some(Duration::from_secs(5))
         );
+    }
+
+    #[test]
+    fn absurd_lifetimes_are_clamped() {
+        assert_eq!(lifetime_from_secs(u64::MAX), MAX_LIFETIME);
+        let t = Token::new("opaque".into(), Some(lifetime_from_secs(u64::MAX)));
+        assert_eq!(t.lifetime, Some(MAX_LIFETIME));
+        assert!(t.expires_at().is_some());
+        for exp in ["1e20", "1.7976931348623157e308", "18446744073709551615"] {
+            let t = Token::new(jwt(&format!(r#"{{"exp":{exp}}}"#)), None);
+            assert_eq!(t.lifetime, Some(MAX_LIFETIME), "exp {exp}");
+        }
     }
 
     #[test]

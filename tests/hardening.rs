@@ -138,10 +138,7 @@ fn a_refusing_idp_sees_one_request_per_backoff_step_whatever_the_call_rate() {
     assert!(ok > 0 && failed > 0, "served until expiry, refused after");
     // The first token, then at most one request per backoff step (at least 0.5, 1, 2 and
     // 4 s apart) over the ~6 s from the refresh point to the end.
-    assert!(
-        requests <= 6,
-        "{requests} token requests from one process"
-    );
+    assert!(requests <= 6, "{requests} token requests from one process");
 }
 
 /// Symptom 2: absurd lifetimes from the server must not panic the refresh (which used to
@@ -277,7 +274,10 @@ async fn token_requests_never_follow_redirects_but_discovery_does() {
         .and(path("/.well-known/oauth-authorization-server"))
         .respond_with(ResponseTemplate::new(302).insert_header(
             "location",
-            format!("{}/moved/.well-known/oauth-authorization-server", server.uri()),
+            format!(
+                "{}/moved/.well-known/oauth-authorization-server",
+                server.uri()
+            ),
         ))
         .mount(&server)
         .await;
@@ -404,7 +404,8 @@ async fn an_abandoned_device_login_stops_polling() {
     assert_eq!(e.kind(), ErrorKind::Cancelled, "{e}");
     // A poll already on the wire may still arrive; after that, nothing more (interval 1 s).
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let after_cancel = grant_requests(&server, "urn:ietf:params:oauth:grant-type:device_code").await;
+    let after_cancel =
+        grant_requests(&server, "urn:ietf:params:oauth:grant-type:device_code").await;
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(
         grant_requests(&server, "urn:ietf:params:oauth:grant-type:device_code").await,
@@ -494,11 +495,8 @@ async fn an_expired_caller_does_not_join_a_background_refresh_that_cannot_log_in
         .mount(&server)
         .await;
     mount_device_login(&server, json!(1)).await;
-    let auth = Authenticator::from_json(&device_config(
-        &server,
-        json!({"perRetryTimeout": "30s"}),
-    ))
-    .unwrap();
+    let auth = Authenticator::from_json(&device_config(&server, json!({"perRetryTimeout": "30s"})))
+        .unwrap();
     let first = auth.metadata().await.unwrap();
     assert_eq!(first.get("authorization"), Some("Bearer tok-short"));
     let expires = first.expires_at().unwrap();
@@ -594,4 +592,57 @@ async fn a_tokens_lifetime_counts_from_when_it_arrived() {
         "expiry counted from before the login: {:?} after the call started",
         expires.duration_since(started).unwrap()
     );
+}
+
+/// The IdP down (503) through the refresh window, then back: the old token is served until it
+/// expires, then callers get the error (at once while the backoff lasts, without a request
+/// each), and once the IdP is back the authenticator recovers by itself within a backoff
+/// step, with no restart.
+#[test]
+fn idp_down_during_the_refresh_window_then_back() {
+    // A 4 s token: refreshed in the background 1.5-2 s before expiry.
+    let idp = common::Idp::start(&[("IDP_ACCESS_TOKEN_TTL", "4")]);
+    let auth = Authenticator::from_json(
+        &idp.cc_config(json!({"maxRetries": 1, "maxBackoffDelay": "100ms"})),
+    )
+    .unwrap();
+    let first = auth.metadata_blocking(None).unwrap();
+    let first_value = first.get("flyte-authorization").unwrap().to_owned();
+    let expires = first.expires_at().unwrap();
+    idp.set_token_endpoint_down(true);
+    // Until expiry the old token is served: no call waits or fails. (The loop stops a second
+    // before expiry, so a slow iteration cannot cross it.)
+    while SystemTime::now() + Duration::from_secs(1) < expires {
+        let md = auth.metadata_blocking(None).unwrap();
+        assert_eq!(md.get("flyte-authorization"), Some(first_value.as_str()));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(auth.wait_count(), 1);
+    while SystemTime::now() < expires {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // After expiry: a clear error, not an expired token; a burst of calls costs no burst of
+    // requests.
+    let before = idp.client_credentials_requests();
+    for _ in 0..200 {
+        let e = auth.metadata_blocking(None).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Network, "{e}");
+        assert_eq!(e.http_status(), Some(503));
+    }
+    let burst = idp.client_credentials_requests() - before;
+    assert!(
+        burst <= 4,
+        "200 calls after expiry sent {burst} token requests"
+    );
+    // The IdP comes back: calls recover within a backoff step (a few seconds here).
+    idp.set_token_endpoint_down(false);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let md = loop {
+        match auth.metadata_blocking(None) {
+            Ok(md) => break md,
+            Err(e) => assert!(Instant::now() < deadline, "not recovered: {e}"),
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_ne!(md.get("flyte-authorization"), Some(first_value.as_str()));
 }

@@ -195,6 +195,26 @@ impl KeyringCache {
         }
     }
 
+    /// Remove the cached tokens after the IdP refused `refused`, unless another process has
+    /// replaced that refresh token meanwhile (its login is good: keep it). Whether the cache
+    /// was purged. Blocking.
+    pub fn purge_refused(&self, refused: &str) -> bool {
+        let Some(store) = self.store() else {
+            return false;
+        };
+        if let Some(current) = self.get(&store, &self.service, REFRESH_TOKEN) {
+            if current != refused {
+                log::info!(
+                    "flyteauth: the keyring holds a newer login (another process refreshed); \
+                     keeping it"
+                );
+                return false;
+            }
+        }
+        self.purge();
+        true
+    }
+
     /// Remove the cached tokens (flytekit's layout). Blocking.
     pub fn purge(&self) {
         if let Some(store) = self.store() {

@@ -2,12 +2,9 @@
 //! authentication (§2.3.1: id and secret form-urlencoded, then base64), `grant_type`,
 //! `scope` and `audience`.
 
-use oauth2::basic::BasicClient;
-use oauth2::{AuthType, ClientId, ClientSecret, RequestTokenError, Scope, TokenResponse, TokenUrl};
-
+use super::token_endpoint::{self, Grant};
 use super::FlowContext;
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::{redact_url, OAuthTransport};
 use crate::token::Token;
 
 /// Run the client credentials grant.
@@ -63,77 +60,16 @@ pub async fn fetch_token(ctx: &FlowContext<'_>) -> Result<Token> {
         cfg.audience.clone().or(server_audience)
     };
 
-    let client = BasicClient::new(ClientId::new(client_id.clone()))
-        .set_client_secret(ClientSecret::new(secret.expose().to_owned()))
-        .set_auth_type(AuthType::BasicAuth)
-        .set_token_uri(TokenUrl::new(token_url.clone()).map_err(|e| {
-            Error::new(
-                ErrorKind::Discovery,
-                format!("token endpoint '{token_url}' is not a valid URL: {e}"),
-            )
-        })?);
-    let mut request = client
-        .exchange_client_credentials()
-        .add_scopes(scopes.into_iter().map(Scope::new));
-    if let Some(audience) = &audience {
-        request = request.add_extra_param("audience", audience.clone());
-    }
-
-    let transport = OAuthTransport::new(ctx.http);
-    let response = request
-        .request_async(&transport)
-        .await
-        .map_err(|e| token_error(e, transport.last_status(), &token_url, client_id))?;
-    let lifetime = response.expires_in();
-    Ok(Token::new(
-        response.access_token().secret().clone(),
-        lifetime,
-    ))
-}
-
-/// Turn an oauth2 error into ours, keeping the server's `error`/`error_description` and the
-/// HTTP status, and never the body (it may hold a token).
-pub(crate) fn token_error(
-    e: RequestTokenError<Error, oauth2::basic::BasicErrorResponse>,
-    status: u16,
-    token_url: &str,
-    client_id: &str,
-) -> Error {
-    let url = redact_url(token_url);
-    let with_status = |err: Error| {
-        if status != 0 {
-            err.with_http_status(status)
-        } else {
-            err
-        }
-    };
-    match e {
-        RequestTokenError::ServerResponse(resp) => {
-            let code = resp.error().to_string();
-            let description = resp.error_description().cloned();
-            let detail = match &description {
-                Some(d) => format!("{code}: {d}"),
-                None => code.clone(),
-            };
-            with_status(
-                Error::new(
-                    ErrorKind::Authentication,
-                    format!("POST {url}: the identity provider refused client '{client_id}' ({detail})"),
-                )
-                .with_oauth_error(code, description),
-            )
-        }
-        RequestTokenError::Request(err) => err,
-        RequestTokenError::Parse(err, _body) => with_status(Error::new(
-            ErrorKind::Protocol,
-            format!(
-                "POST {url}: the answer (HTTP {status}) is not a valid OAuth2 token response (at `{}`)",
-                err.path()
-            ),
-        )),
-        RequestTokenError::Other(msg) => with_status(Error::new(
-            ErrorKind::Protocol,
-            format!("POST {url}: unexpected answer (HTTP {status}): {msg}"),
-        )),
-    }
+    let scope = scopes.join(" ");
+    token_endpoint::request_token(
+        ctx.http,
+        &token_url,
+        &Grant::ClientCredentials {
+            client_id,
+            client_secret: secret.expose(),
+            scope: &scope,
+            audience: audience.as_deref(),
+        },
+    )
+    .await
 }

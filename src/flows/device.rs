@@ -8,18 +8,22 @@ use std::time::Duration;
 use serde::Deserialize;
 use tokio::time::Instant;
 
-use super::token_endpoint::{post_form, TokenResponse};
+use super::token_endpoint::{post_form, request_token, Grant};
+use crate::cancel::CancelToken;
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::HttpClient;
+use crate::http::{HttpClient, Policy};
 use crate::interaction::{Prompt, PromptSink};
 use crate::token::Token;
 
 /// RFC 8628 §3.5: the default polling interval, and what `slow_down` adds.
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
 const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
+/// The longest interval believed from a server (a larger one would outlast any login).
+const MAX_INTERVAL: Duration = Duration::from_secs(600);
 
-/// The device authorization response (RFC 8628 §3.2).
-#[derive(Debug, Deserialize)]
+/// The device authorization response (RFC 8628 §3.2). Its `Debug` does not show the device
+/// code (it is exchanged for the token).
+#[derive(Deserialize)]
 pub struct DeviceAuthorization {
     device_code: String,
     user_code: String,
@@ -30,6 +34,18 @@ pub struct DeviceAuthorization {
     expires_in: u64,
     #[serde(default)]
     interval: Option<u64>,
+}
+
+impl std::fmt::Debug for DeviceAuthorization {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceAuthorization")
+            .field("device_code", &"<redacted>")
+            .field("user_code", &self.user_code)
+            .field("verification_uri", &self.verification_uri)
+            .field("expires_in", &self.expires_in)
+            .field("interval", &self.interval)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a device login needs, resolved from the config and discovery.
@@ -48,6 +64,8 @@ pub struct DeviceParams<'a> {
     pub timeout: Duration,
     /// The interval when the server sends none (`deviceFlowConfig.pollInterval`).
     pub default_interval: Duration,
+    /// Cancelled when nobody waits for the login any more: polling stops.
+    pub abandon: &'a CancelToken,
 }
 
 /// Run a device login: request a code, show it, poll until the person approves.
@@ -70,6 +88,7 @@ pub async fn login(
         &form,
         None,
         "device authorization request",
+        Policy::POST,
     )
     .await?;
     prompt.show(&Prompt::DeviceCode {
@@ -78,32 +97,44 @@ pub async fn login(
         verification_uri_complete: auth.verification_uri_complete.clone(),
     });
 
+    // Every number from the server is clamped, and clock arithmetic is checked: an absurd
+    // `expires_in` or `interval` must end the login, not panic it.
     let started = Instant::now();
-    let lifetime = Duration::from_secs(auth.expires_in);
-    let deadline = started + lifetime.min(params.timeout);
+    let lifetime = crate::token::lifetime_from_secs(auth.expires_in);
+    let far = started + crate::token::MAX_LIFETIME;
+    let deadline = started
+        .checked_add(lifetime.min(params.timeout))
+        .unwrap_or(far);
     let mut interval = match auth.interval {
         Some(seconds) if seconds > 0 => Duration::from_secs(seconds),
         _ if params.default_interval.is_zero() => DEFAULT_INTERVAL,
         _ => params.default_interval,
+    }
+    .min(MAX_INTERVAL);
+    let poll = Grant::DeviceCode {
+        client_id: params.client_id,
+        device_code: &auth.device_code,
     };
-    let poll = [
-        ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
-        ("device_code", auth.device_code.as_str()),
-        ("client_id", params.client_id),
-    ];
     loop {
         // RFC 8628 §3.4: wait `interval` between polls (the person needs time anyway).
-        if Instant::now() + interval >= deadline {
-            tokio::time::sleep_until(deadline).await;
+        let next = Instant::now().checked_add(interval).unwrap_or(far);
+        if next >= deadline {
+            tokio::select! {
+                () = tokio::time::sleep_until(deadline) => {}
+                () = params.abandon.cancelled() => return Err(super::abandoned()),
+            }
             return Err(expired(params.timeout < lifetime, params.timeout));
         }
-        tokio::time::sleep(interval).await;
-        match post_form::<TokenResponse>(http, params.token_endpoint, &poll, None, "device token request").await {
-            Ok(response) => return Ok(response.into_token(None)),
+        tokio::select! {
+            () = tokio::time::sleep_until(next) => {}
+            () = params.abandon.cancelled() => return Err(super::abandoned()),
+        }
+        match request_token(http, params.token_endpoint, &poll).await {
+            Ok(token) => return Ok(token),
             Err(e) => match e.oauth_error() {
                 Some("authorization_pending") => {}
                 Some("slow_down") => {
-                    interval += SLOW_DOWN_STEP;
+                    interval = (interval + SLOW_DOWN_STEP).min(MAX_INTERVAL);
                     log::debug!("device flow: slow_down, polling every {interval:?}");
                 }
                 Some("access_denied") => {
@@ -157,5 +188,6 @@ mod tests {
         .unwrap();
         assert_eq!(a.interval, None);
         assert_eq!(a.verification_uri, "https://idp/device");
+        assert!(!format!("{a:?}").contains("\"d\""), "{a:?}");
     }
 }

@@ -11,6 +11,7 @@ pub mod token_endpoint;
 use std::sync::Arc;
 
 use crate::cache::KeyringCache;
+use crate::cancel::CancelToken;
 use crate::config::{AuthType, Config};
 use crate::discovery::{Discovery, PublicClientConfig};
 use crate::error::{Error, ErrorKind, Result};
@@ -39,6 +40,17 @@ pub struct FlowContext<'a> {
     pub cache: Option<&'a Arc<KeyringCache>>,
     /// Whether a person may be asked to log in.
     pub interactive: bool,
+    /// Cancelled when nobody waits for this refresh any more: a login in progress stops
+    /// waiting for its person (the PKCE port is released, device polling ends).
+    pub abandon: &'a CancelToken,
+}
+
+/// The error of a login that nobody waits for any more.
+pub(crate) fn abandoned() -> Error {
+    Error::new(
+        ErrorKind::Cancelled,
+        "the login was abandoned: no caller waits for it any more",
+    )
 }
 
 impl FlowContext<'_> {
@@ -118,28 +130,26 @@ impl FlowContext<'_> {
         };
 
         if let Some(refresh_token) = refresh_token {
-            let form = [
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refresh_token),
-                ("client_id", client_id),
-            ];
-            let refreshed = token_endpoint::post_form::<token_endpoint::TokenResponse>(
+            let refreshed = token_endpoint::request_token(
                 self.http,
                 token_endpoint,
-                &form,
-                None,
-                "refresh token request",
+                &token_endpoint::Grant::RefreshToken {
+                    client_id,
+                    refresh_token,
+                },
             )
             .await;
             match refreshed {
-                Ok(response) => return Ok(response.into_token(Some(refresh_token))),
+                Ok(token) => return Ok(token),
                 Err(e) if e.kind() == ErrorKind::Authentication => {
                     log::warn!(
                         "flyteauth: the refresh token was refused ({}); a new login is needed",
                         e.oauth_error().unwrap_or("no error code")
                     );
                     if let Some(cache) = self.cache {
-                        purge_cache(cache).await;
+                        let (cache, refused) = (Arc::clone(cache), refresh_token.to_owned());
+                        let _ = tokio::task::spawn_blocking(move || cache.purge_refused(&refused))
+                            .await;
                     }
                 }
                 Err(e) => return Err(e),
@@ -185,6 +195,7 @@ impl FlowContext<'_> {
                         audience: audience.as_deref(),
                         timeout: self.config.pkce.timeout,
                         endpoint_name,
+                        abandon: self.abandon,
                     },
                 )
                 .await
@@ -211,6 +222,7 @@ impl FlowContext<'_> {
                         audience: audience.as_deref(),
                         timeout: self.config.device_flow.timeout,
                         default_interval: self.config.device_flow.poll_interval,
+                        abandon: self.abandon,
                     },
                 )
                 .await

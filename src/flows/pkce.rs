@@ -21,7 +21,8 @@ use oauth2::{CsrfToken, PkceCodeChallenge};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
-use super::token_endpoint::{post_form, TokenResponse};
+use super::token_endpoint::{request_token, Grant};
+use crate::cancel::CancelToken;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::HttpClient;
 use crate::interaction::{open_browser, Prompt, PromptSink};
@@ -45,6 +46,20 @@ pub struct PkceParams<'a> {
     pub timeout: Duration,
     /// Shown on the success page.
     pub endpoint_name: &'a str,
+    /// Cancelled when nobody waits for the login any more: the wait for the browser ends
+    /// and the loopback port is released.
+    pub abandon: &'a CancelToken,
+}
+
+/// Tasks aborted when this is dropped.
+struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
 }
 
 /// Where the browser comes back to: the bound listeners and the redirect URI to send.
@@ -139,6 +154,7 @@ impl Loopback {
         state: &str,
         endpoint_name: &str,
         timeout: Duration,
+        abandon: &CancelToken,
     ) -> Result<String> {
         let (tx, mut rx) = mpsc::channel::<Result<String>>(1);
         let shared = Arc::new(CallbackCheck {
@@ -147,10 +163,11 @@ impl Loopback {
             endpoint_name: endpoint_name.to_owned(),
             tx,
         });
-        let mut accept_tasks = Vec::new();
+        // Aborted when this future ends or is dropped: the listeners (the port) go with them.
+        let mut accept_tasks = AbortOnDrop(Vec::new());
         for listener in self.listeners {
             let shared = shared.clone();
-            accept_tasks.push(tokio::spawn(async move {
+            accept_tasks.0.push(tokio::spawn(async move {
                 while let Ok((stream, _)) = listener.accept().await {
                     let shared = shared.clone();
                     tokio::spawn(async move {
@@ -167,10 +184,11 @@ impl Loopback {
             }));
         }
         drop(shared);
-        let outcome = tokio::time::timeout(timeout, rx.recv()).await;
-        for task in &accept_tasks {
-            task.abort();
-        }
+        let outcome = tokio::select! {
+            outcome = tokio::time::timeout(timeout, rx.recv()) => outcome,
+            () = abandon.cancelled() => return Err(super::abandoned()),
+        };
+        drop(accept_tasks);
         match outcome {
             Ok(Some(result)) => result,
             Ok(None) => Err(Error::new(ErrorKind::Internal, "the login callback listener stopped")),
@@ -324,24 +342,24 @@ pub async fn login(
         log::info!("flyteauth: no browser could be started; open the URL shown above");
     }
     let code = loopback
-        .wait_for_code(state.secret(), params.endpoint_name, params.timeout)
+        .wait_for_code(
+            state.secret(),
+            params.endpoint_name,
+            params.timeout,
+            params.abandon,
+        )
         .await?;
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", redirect_uri.as_str()),
-        ("client_id", params.client_id),
-        ("code_verifier", verifier.secret().as_str()),
-    ];
-    let response: TokenResponse = post_form(
+    request_token(
         http,
         params.token_endpoint,
-        &form,
-        None,
-        "authorization code exchange",
+        &Grant::AuthorizationCode {
+            client_id: params.client_id,
+            code: &code,
+            redirect_uri: &redirect_uri,
+            code_verifier: verifier.secret(),
+        },
     )
-    .await?;
-    Ok(response.into_token(None))
+    .await
 }
 
 #[cfg(test)]
@@ -389,6 +407,7 @@ mod tests {
             audience: Some("https://flyte.example/api"),
             timeout: Duration::from_secs(1),
             endpoint_name: "flyte.example",
+            abandon: &CancelToken::new(),
         };
         let url = authorization_url(&params, params.redirect_uri, "st", "ch").unwrap();
         let parsed = url::Url::parse(&url).unwrap();

@@ -1,14 +1,158 @@
-//! Form posts to an OAuth2 endpoint (token, device authorization) and their answers, for the
-//! interactive flows: RFC 6749 §5.1 success bodies (with OIDC's `id_token`), §5.2 error bodies
-//! kept as `error` / `error_description` with the HTTP status, and never the body itself in a
+//! The one client for every request to an OAuth2 token endpoint (client credentials,
+//! authorization code, device code, refresh token) and the device authorization endpoint:
+//! RFC 6749 §5.1 success bodies (with OIDC's `id_token`), §5.2 error bodies kept as
+//! `error` / `error_description` with the HTTP status, and never the body itself in a
 //! message.
+//!
+//! The request policy follows from the grant ([`Grant::policy`]): no token request follows a
+//! redirect, and single-use grants are repeated only when the connection failed (see
+//! [`crate::http`]). Numbers from the server are clamped ([`crate::token::MAX_LIFETIME`]).
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::{redact_url, HttpClient};
+use crate::http::{redact_url, HttpClient, Policy};
 use crate::token::Token;
+
+/// A token request: the grant and what it carries.
+pub enum Grant<'a> {
+    /// RFC 6749 §4.4, with HTTP Basic client authentication (§2.3.1).
+    ClientCredentials {
+        /// `client_id`.
+        client_id: &'a str,
+        /// The client secret.
+        client_secret: &'a str,
+        /// `scope`: the scopes, space-separated (omitted when empty).
+        scope: &'a str,
+        /// `audience`, if any.
+        audience: Option<&'a str>,
+    },
+    /// RFC 6749 §4.1.3 with PKCE (RFC 7636).
+    AuthorizationCode {
+        /// The public client id.
+        client_id: &'a str,
+        /// The code from the redirect.
+        code: &'a str,
+        /// The redirect URI the code was sent to.
+        redirect_uri: &'a str,
+        /// The PKCE verifier.
+        code_verifier: &'a str,
+    },
+    /// RFC 8628 §3.4.
+    DeviceCode {
+        /// The public client id.
+        client_id: &'a str,
+        /// The device code.
+        device_code: &'a str,
+    },
+    /// RFC 6749 §6.
+    RefreshToken {
+        /// The public client id.
+        client_id: &'a str,
+        /// The refresh token.
+        refresh_token: &'a str,
+    },
+}
+
+impl Grant<'_> {
+    /// What the request is called in messages.
+    fn what(&self) -> &'static str {
+        match self {
+            Grant::ClientCredentials { .. } => "client credentials request",
+            Grant::AuthorizationCode { .. } => "authorization code exchange",
+            Grant::DeviceCode { .. } => "device token request",
+            Grant::RefreshToken { .. } => "refresh token request",
+        }
+    }
+
+    /// How the request may be repeated: a code, a device code and (with rotation) a refresh
+    /// token are single-use.
+    pub fn policy(&self) -> Policy {
+        match self {
+            Grant::ClientCredentials { .. } => Policy::POST,
+            _ => Policy::SINGLE_USE,
+        }
+    }
+
+    fn form(&self) -> Vec<(&str, &str)> {
+        match *self {
+            Grant::ClientCredentials {
+                scope, audience, ..
+            } => {
+                let mut form = vec![("grant_type", "client_credentials")];
+                if !scope.is_empty() {
+                    form.push(("scope", scope));
+                }
+                if let Some(audience) = audience {
+                    form.push(("audience", audience));
+                }
+                form
+            }
+            Grant::AuthorizationCode {
+                client_id,
+                code,
+                redirect_uri,
+                code_verifier,
+            } => vec![
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", redirect_uri),
+                ("client_id", client_id),
+                ("code_verifier", code_verifier),
+            ],
+            Grant::DeviceCode {
+                client_id,
+                device_code,
+            } => vec![
+                ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                ("device_code", device_code),
+                ("client_id", client_id),
+            ],
+            Grant::RefreshToken {
+                client_id,
+                refresh_token,
+            } => vec![
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+                ("client_id", client_id),
+            ],
+        }
+    }
+}
+
+/// Request a token from `token_url` with `grant`. A refresh grant keeps its refresh token
+/// when the server sends no new one.
+pub async fn request_token(http: &HttpClient, token_url: &str, grant: &Grant<'_>) -> Result<Token> {
+    let form = grant.form();
+    let basic = match grant {
+        Grant::ClientCredentials {
+            client_id,
+            client_secret,
+            ..
+        } => Some((*client_id, *client_secret)),
+        _ => None,
+    };
+    let what = grant.what();
+    let response: TokenResponse = post_form(http, token_url, &form, basic, what, grant.policy())
+        .await
+        .map_err(|e| match (grant, e.kind()) {
+            // Name the client: "which client was refused" is the first question.
+            (Grant::ClientCredentials { client_id, .. }, ErrorKind::Authentication) => {
+                let message = e.message().replace(
+                    "refused the client credentials request",
+                    &format!("refused client '{client_id}'"),
+                );
+                e.with_message(message)
+            }
+            _ => e,
+        })?;
+    let previous_refresh = match grant {
+        Grant::RefreshToken { refresh_token, .. } => Some(*refresh_token),
+        _ => None,
+    };
+    Ok(response.into_token(previous_refresh))
+}
 
 /// A successful token response.
 #[derive(Deserialize)]
@@ -29,11 +173,11 @@ pub struct TokenResponse {
 impl TokenResponse {
     /// The token, keeping `previous_refresh` when the server did not send a new refresh
     /// token (servers that do not rotate them send none; dropping the old one would force a
-    /// new login later).
+    /// new login later). The lifetime is clamped (see [`Token::new`]).
     pub fn into_token(self, previous_refresh: Option<&str>) -> Token {
         let mut token = Token::new(
             self.access_token,
-            self.expires_in.map(std::time::Duration::from_secs),
+            self.expires_in.map(crate::token::lifetime_from_secs),
         );
         token.refresh_token = self
             .refresh_token
@@ -51,16 +195,17 @@ struct ErrorBody {
     error_description: Option<String>,
 }
 
-/// POST `form` (urlencoded) to `url` and parse a JSON success body as `T`. An OAuth2 error
-/// body becomes an `Authentication` error carrying `error`, `error_description` and the
-/// status; anything else unexpected is a `Protocol` error. `what` names the request for
-/// messages (e.g. "token request").
+/// POST `form` (urlencoded) to `url` under `policy` and parse a JSON success body as `T`. An
+/// OAuth2 error body becomes an `Authentication` error carrying `error`, `error_description`
+/// and the status; anything else unexpected is a `Protocol` error. `what` names the request
+/// for messages (e.g. "token request").
 pub async fn post_form<T: DeserializeOwned>(
     http: &HttpClient,
     url: &str,
     form: &[(&str, &str)],
     basic_auth: Option<(&str, &str)>,
     what: &str,
+    policy: Policy,
 ) -> Result<T> {
     let shown = redact_url(url);
     let body = url::form_urlencoded::Serializer::new(String::new())
@@ -78,9 +223,10 @@ pub async fn post_form<T: DeserializeOwned>(
     let request = request
         .body(body.into_bytes())
         .map_err(|e| Error::new(ErrorKind::Config, format!("{what}: bad URL {shown}: {e}")))?;
-    let response = http.send(request).await?;
+    let response = http.send_with(request, policy).await?;
     let status = response.status();
-    let body = response.into_body();
+    let (parts, body) = response.into_parts();
+    let headers = parts.headers;
     if status.is_success() {
         return serde_json::from_slice(&body).map_err(|e| {
             Error::new(
@@ -92,6 +238,18 @@ pub async fn post_form<T: DeserializeOwned>(
             )
             .with_http_status(status.as_u16())
         });
+    }
+    if status.is_redirection() {
+        let to = response_location(&headers);
+        return Err(Error::new(
+            ErrorKind::Protocol,
+            format!(
+                "POST {shown}: the {what} was answered with a redirect ({status}{to}); token \
+                 requests never follow redirects, so the credentials stay with this host: \
+                 configure the final URL (tokenUrl) instead"
+            ),
+        )
+        .with_http_status(status.as_u16()));
     }
     match serde_json::from_slice::<ErrorBody>(&body) {
         Ok(err) => {
@@ -112,6 +270,15 @@ pub async fn post_form<T: DeserializeOwned>(
         )
         .with_http_status(status.as_u16())),
     }
+}
+
+/// " to <redacted location>" for a message, or nothing.
+fn response_location(headers: &http::HeaderMap) -> String {
+    headers
+        .get(http::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(|l| format!(" to {}", redact_url(l)))
+        .unwrap_or_default()
 }
 
 fn serde_category(e: &serde_json::Error) -> &'static str {
