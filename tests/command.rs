@@ -1,8 +1,9 @@
 //! External commands (`command`, `proxyCommand`): argv without a shell, trimmed stdout, a
 //! timeout, and failures that report exit status and stderr but never stdout. Output is
-//! capped, the command runs in its own process group (killed as a group), and a grandchild
-//! that keeps stdout open cannot hold a successful command hostage. flytekit
-//! test_command_authenticator, with the better behaviour asserted.
+//! capped, the command runs in its own process group (killed as a group), a grandchild that
+//! keeps stdout open cannot hold a successful command hostage, and a command that would run
+//! itself again is refused. flytekit test_command_authenticator, with the better behaviour
+//! asserted.
 
 mod common;
 
@@ -398,4 +399,95 @@ fn a_grandchild_holding_stdout_open_does_not_hold_up_a_successful_command() {
         !process_is_gone(grandchild.0),
         "a successful command's background process was killed"
     );
+}
+
+/// The pids of the running processes that execute `exe` (a zombie has no executable).
+#[cfg(target_os = "linux")]
+fn processes_running(exe: &std::path::Path) -> Vec<String> {
+    let exe = exe.canonicalize().unwrap();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| std::fs::read_link(entry.path().join("exe")).is_ok_and(|p| p == exe))
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Kills every process running `exe` when the test ends (stopped first, so that none starts
+/// another meanwhile), so a failing test leaves no process behind. Only the test that runs
+/// the CLI binary uses it.
+#[cfg(target_os = "linux")]
+struct KillAllRunning<'a>(&'a std::path::Path);
+
+#[cfg(target_os = "linux")]
+impl Drop for KillAllRunning<'_> {
+    fn drop(&mut self) {
+        for _ in 0..20 {
+            let pids = processes_running(self.0);
+            if pids.is_empty() {
+                return;
+            }
+            for signal in ["-STOP", "-KILL"] {
+                let _ = std::process::Command::new("kill")
+                    .arg(signal)
+                    .args(&pids)
+                    .stderr(std::process::Stdio::null())
+                    .status();
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_command_that_runs_flyteauth_token_with_the_same_config_is_refused() {
+    // The real CLI, whose config's `command` is that same `flyteauth token`: without a guard
+    // each run starts the next, forever. With it, the second level refuses and the first
+    // reports a COMMAND error that says why.
+    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_flyteauth"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "admin:\n  endpoint: dns:///localhost:1\n  insecure: true\n  authType: ExternalCommand\n  \
+             commandTimeout: 5s\n  command:\n    - {exe:?}\n    - -c\n    - {config:?}\n    - token\n"
+        ),
+    )
+    .unwrap();
+    let _cleanup = KillAllRunning(exe);
+    let started = Instant::now();
+    let output = std::process::Command::new(exe)
+        .arg("-c")
+        .arg(&config)
+        .arg("token")
+        .env_remove("FLYTEAUTH_COMMAND_GUARD")
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/flyteauth-test-bus",
+        )
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let mut left = 0;
+    let all_gone = eventually(Duration::from_secs(10), || {
+        left = processes_running(exe).len();
+        left == 0
+    });
+    assert!(
+        all_gone,
+        "{left} flyteauth processes still running 10 s after the first exited; its stderr: {stderr}"
+    );
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("command error") && stderr.contains("recursion"),
+        "{stderr}"
+    );
+    assert!(elapsed < Duration::from_secs(30), "{elapsed:?}");
+    assert!(output.stdout.is_empty(), "no token was printed");
 }

@@ -18,6 +18,9 @@
 //!   group is left alone (a credential helper may have started a legitimate daemon), and its
 //!   output is read for at most 2 more seconds: a background process that inherited stdout and
 //!   keeps it open does not hold the token back, and what was read by then is used.
+//! - **Recursion.** A command that would run itself again (`command` is `flyteauth token`
+//!   with the same config, or any program that uses the same flyteauth config) is refused
+//!   before anything starts, instead of starting processes without end (see `recursion.rs`).
 
 use std::pin::pin;
 use std::process::{ExitStatus, Stdio};
@@ -28,6 +31,8 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::time::Instant;
 
 use crate::error::{Error, ErrorKind, Result};
+
+mod recursion;
 
 /// The most stderr quoted in an error message, in bytes.
 const STDERR_QUOTE_LIMIT: usize = 2048;
@@ -45,11 +50,22 @@ const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
 /// Run `argv` and return its trimmed stdout. `what` names the config key for messages.
 pub async fn run_token_command(what: &str, argv: &[String], timeout: Duration) -> Result<String> {
     let program = argv.first().map(String::as_str).unwrap_or_default();
+    let guard = recursion::guard(argv).map_err(|recursion::Recursion| {
+        Error::new(
+            ErrorKind::Command,
+            format!(
+                "{what}: `{program}` would run itself again (recursion): `{what}` runs a program \
+                 that uses the same flyteauth config, which runs `{what}` again; point `{what}` \
+                 at a program that does not use this config"
+            ),
+        )
+    })?;
     let deadline = Instant::now()
         .checked_add(timeout)
         .unwrap_or_else(|| Instant::now() + FAR_FUTURE);
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(&argv[1..])
+        .env(recursion::GUARD_ENV, guard)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
