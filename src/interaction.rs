@@ -1,6 +1,7 @@
 //! Reaching the person for an interactive login: what they must do is always written to
 //! stderr and handed to the host's prompt callback (a GUI or an IDE can show it its own way);
-//! for PKCE the browser is also opened, best-effort, with `$BROWSER` or the platform opener.
+//! for PKCE the browser is also opened, best-effort, with `$BROWSER` or the platform opener
+//! (an `http://` or `https://` URL only).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::Stdio;
@@ -105,9 +106,32 @@ impl std::fmt::Debug for PromptSink {
 /// Open `url` in a browser, best-effort: each command of `$BROWSER` (colon-separated; `%s` is
 /// replaced by the URL, else the URL is appended), then the platform opener. Returns whether a
 /// command was started. The process is reaped in the background; its output is discarded.
+///
+/// Only `http://` and `https://` URLs are opened: the URL comes from the server's metadata,
+/// and the platform opener would hand any other scheme (`file:`, `smb:`, a custom handler) to
+/// whatever program the desktop associates with it. Others are refused with a warning.
 pub fn open_browser(url: &str) -> bool {
+    open_browser_with(url, std::env::var("BROWSER").ok().as_deref())
+}
+
+/// [`open_browser`] with `browser` in place of `$BROWSER`.
+fn open_browser_with(url: &str, browser: Option<&str>) -> bool {
+    match url::Url::parse(url) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {}
+        Ok(parsed) => {
+            log::warn!(
+                "flyteauth: not opening a browser for a `{}:` URL; only http and https URLs are opened",
+                parsed.scheme()
+            );
+            return false;
+        }
+        Err(_) => {
+            log::warn!("flyteauth: not opening a browser for a login URL that is not a URL");
+            return false;
+        }
+    }
     let mut candidates: Vec<Vec<String>> = Vec::new();
-    if let Ok(browser) = std::env::var("BROWSER") {
+    if let Some(browser) = browser {
         for entry in browser.split(':').filter(|e| !e.trim().is_empty()) {
             let mut argv: Vec<String> = entry.split_whitespace().map(str::to_owned).collect();
             if argv.iter().any(|a| a.contains("%s")) {
@@ -143,4 +167,69 @@ pub fn open_browser(url: &str) -> bool {
         }
     }
     false
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    /// A `$BROWSER`: a script that ignores its arguments and creates `marker`.
+    fn marking_browser(marker: &std::path::Path) -> String {
+        use std::os::unix::fs::PermissionsExt;
+        let script = marker.with_extension("sh");
+        std::fs::write(
+            &script,
+            format!("#!/bin/sh\ntouch '{}'\n", marker.display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        script.display().to_string()
+    }
+
+    fn appears_within(path: &std::path::Path, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while !path.exists() {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        true
+    }
+
+    #[tokio::test]
+    async fn only_http_and_https_urls_are_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        for url in [
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "ssh://attacker.example/",
+            "smb://attacker.example/share",
+            "relative/path",
+            "not a url",
+        ] {
+            let marker = dir.path().join("refused");
+            assert!(
+                !open_browser_with(url, Some(&marking_browser(&marker))),
+                "{url} was handed to the browser"
+            );
+            assert!(!marker.exists(), "{url} started the browser");
+        }
+        for url in [
+            "https://idp.example/authorize?x=1",
+            "HTTP://127.0.0.1:53593/",
+        ] {
+            let marker = dir.path().join("opened");
+            let _ = std::fs::remove_file(&marker);
+            assert!(
+                open_browser_with(url, Some(&marking_browser(&marker))),
+                "{url} was not opened"
+            );
+            assert!(
+                appears_within(&marker, Duration::from_secs(10)),
+                "{url}: the browser did not start"
+            );
+        }
+    }
 }

@@ -1,56 +1,109 @@
 //! External commands: `command` (the `ExternalCommand` flow) and `proxyCommand` (the
 //! `proxy-authorization` header).
 //!
-//! The argv runs without a shell, with stdin closed and a timeout after which the process is
-//! killed. Its trimmed stdout is the token. A failure reports the program name, the exit
-//! status and (a bounded part of) stderr, never stdout and never the other arguments: either
-//! may carry a token.
+//! The argv runs without a shell, with stdin closed. Its trimmed stdout is the token. A
+//! failure reports the program name, the exit status and (a bounded part of) stderr, never
+//! stdout and never the other arguments: either may carry a token.
+//!
+//! What a command may do is bounded:
+//! - **Output.** At most 1 MiB on stdout and 1 MiB on stderr; a command that prints more is
+//!   killed and reported, without quoting what it printed.
+//! - **Time.** After `commandTimeout` the command is killed.
+//! - **Its processes.** On unix the command runs in its own process group. When it is killed
+//!   (timeout, too much output) or abandoned (the call that runs it is dropped: a cancelled
+//!   caller, a freed authenticator), the whole group is killed, so a process it started cannot
+//!   outlive it and hold its output open. A process that leaves the group (`setsid`) is out of
+//!   reach. Elsewhere only the command itself is killed.
+//! - **Its background processes after success.** Once the command has exited by itself, its
+//!   group is left alone (a credential helper may have started a legitimate daemon), and its
+//!   output is read for at most 2 more seconds: a background process that inherited stdout and
+//!   keeps it open does not hold the token back, and what was read by then is used.
+//! - **Recursion.** A command that would run itself again (`command` is `flyteauth token`
+//!   with the same config, or any program that uses the same flyteauth config) is refused
+//!   before anything starts, instead of starting processes without end (see `recursion.rs`).
 
-use std::process::Stdio;
+use std::pin::pin;
+use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::time::Instant;
+
 use crate::error::{Error, ErrorKind, Result};
+
+mod recursion;
 
 /// The most stderr quoted in an error message, in bytes.
 const STDERR_QUOTE_LIMIT: usize = 2048;
 
+/// The most a command may print on stdout, and separately on stderr, in bytes.
+const OUTPUT_LIMIT: usize = 1024 * 1024;
+
+/// How long the output may stay open after the command has exited (held by a process it
+/// started in the background) before what was read by then is used.
+const EXIT_GRACE: Duration = Duration::from_secs(2);
+
+/// The deadline of a `commandTimeout` too large to add to the clock (about 30 years).
+const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
+
 /// Run `argv` and return its trimmed stdout. `what` names the config key for messages.
 pub async fn run_token_command(what: &str, argv: &[String], timeout: Duration) -> Result<String> {
     let program = argv.first().map(String::as_str).unwrap_or_default();
+    let guard = recursion::guard(argv).map_err(|recursion::Recursion| {
+        Error::new(
+            ErrorKind::Command,
+            format!(
+                "{what}: `{program}` would run itself again (recursion): `{what}` runs a program \
+                 that uses the same flyteauth config, which runs `{what}` again; point `{what}` \
+                 at a program that does not use this config"
+            ),
+        )
+    })?;
+    let deadline = Instant::now()
+        .checked_add(timeout)
+        .unwrap_or_else(|| Instant::now() + FAR_FUTURE);
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(&argv[1..])
+        .env(recursion::GUARD_ENV, guard)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    let child = cmd.spawn().map_err(|e| {
+    #[cfg(unix)]
+    cmd.process_group(0);
+    let mut child = cmd.spawn().map_err(|e| {
         Error::new(
             ErrorKind::Command,
             format!("{what}: cannot start `{program}`: {e}"),
         )
     })?;
-    let output = match tokio::time::timeout(timeout, child.wait_with_output()).await {
-        Ok(Ok(output)) => output,
-        Ok(Err(e)) => {
-            return Err(Error::new(
-                ErrorKind::Command,
-                format!("{what}: waiting for `{program}` failed: {e}"),
-            ))
-        }
-        // Dropping the future drops the child, which kills it (kill_on_drop).
-        Err(_) => {
-            return Err(Error::new(
-                ErrorKind::Timeout,
-                format!(
-                    "{what}: `{program}` did not finish within {:?} and was killed (see commandTimeout)",
-                    timeout
-                ),
-            ))
+    // From here on, leaving early (an error below, or this future being dropped) kills the
+    // command's whole group; `collect` disarms it once the command has exited by itself.
+    let mut group = GroupKiller::new(&child);
+    let mut stdout = Vec::new();
+    let mut stderr = Vec::new();
+    let collected = collect(
+        program,
+        &mut child,
+        &mut group,
+        [&mut stdout, &mut stderr],
+        deadline,
+    )
+    .await;
+    let status = match collected {
+        Ok(status) => status,
+        Err(failure) => {
+            let killed = group.kill();
+            if killed {
+                // Where there are no process groups, at least the command itself.
+                let _ = child.start_kill();
+            }
+            return Err(failure.into_error(what, program, timeout, killed));
         }
     };
-    if !output.status.success() {
-        let status = match output.status.code() {
+    if !status.success() {
+        let status = match status.code() {
             Some(code) => format!("exit status {code}"),
             None => "a signal".to_owned(),
         };
@@ -58,11 +111,11 @@ pub async fn run_token_command(what: &str, argv: &[String], timeout: Duration) -
             ErrorKind::Command,
             format!(
                 "{what}: `{program}` failed with {status}; stderr: {}",
-                quote_stderr(&output.stderr)
+                quote_stderr(&stderr)
             ),
         ));
     }
-    let stdout = String::from_utf8(output.stdout).map_err(|_| {
+    let stdout = String::from_utf8(stdout).map_err(|_| {
         Error::new(
             ErrorKind::Command,
             format!("{what}: `{program}` printed something that is not UTF-8 on stdout"),
@@ -74,11 +127,194 @@ pub async fn run_token_command(what: &str, argv: &[String], timeout: Duration) -
             ErrorKind::Command,
             format!(
                 "{what}: `{program}` exited successfully but printed no token on stdout; stderr: {}",
-                quote_stderr(&output.stderr)
+                quote_stderr(&stderr)
             ),
         ));
     }
     Ok(token.to_owned())
+}
+
+/// Why collecting a command's output ended without an exit status.
+enum Failure {
+    /// `commandTimeout` ran out before the command exited.
+    TimedOut,
+    /// More than [`OUTPUT_LIMIT`] bytes came on this stream.
+    TooMuch(&'static str),
+    /// Reading this stream failed.
+    Read(&'static str, std::io::Error),
+    /// Waiting for the command to exit failed.
+    Wait(std::io::Error),
+}
+
+impl Failure {
+    /// The error to report; `killed`: whether the command was still running and was killed
+    /// (else it had exited, and what failed came from a process it left running).
+    fn into_error(self, what: &str, program: &str, timeout: Duration, killed: bool) -> Error {
+        match self {
+            Failure::TimedOut => Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "{what}: `{program}` did not finish within {timeout:?} and was killed (see commandTimeout)"
+                ),
+            ),
+            Failure::TooMuch(stream) if killed => Error::new(
+                ErrorKind::Command,
+                format!(
+                    "{what}: `{program}` printed more than 1 MiB on {stream} (the limit) and was killed"
+                ),
+            ),
+            Failure::TooMuch(stream) => Error::new(
+                ErrorKind::Command,
+                format!(
+                    "{what}: a process `{program}` left running printed more than 1 MiB on its \
+                     {stream} (the limit)"
+                ),
+            ),
+            Failure::Read(stream, e) => Error::new(
+                ErrorKind::Command,
+                format!("{what}: reading the {stream} of `{program}` failed: {e}"),
+            ),
+            Failure::Wait(e) => Error::new(
+                ErrorKind::Command,
+                format!("{what}: waiting for `{program}` failed: {e}"),
+            ),
+        }
+    }
+}
+
+/// Read the command's stdout and stderr into `[stdout, stderr]` while waiting for it to exit
+/// (until `deadline`); then keep reading for at most [`EXIT_GRACE`] (and not past `deadline`)
+/// for the streams to close, and return its exit status.
+async fn collect(
+    program: &str,
+    child: &mut tokio::process::Child,
+    group: &mut GroupKiller,
+    [stdout, stderr]: [&mut Vec<u8>; 2],
+    deadline: Instant,
+) -> Result<ExitStatus, Failure> {
+    let mut read_out = pin!(read_capped(child.stdout.take(), stdout, "stdout"));
+    let mut read_err = pin!(read_capped(child.stderr.take(), stderr, "stderr"));
+    let (mut out_open, mut err_open) = (true, true);
+    let mut timeout = pin!(tokio::time::sleep_until(deadline));
+    let status = loop {
+        tokio::select! {
+            read = read_out.as_mut(), if out_open => {
+                read?;
+                out_open = false;
+            }
+            read = read_err.as_mut(), if err_open => {
+                read?;
+                err_open = false;
+            }
+            status = child.wait() => break status.map_err(Failure::Wait)?,
+            () = timeout.as_mut() => return Err(Failure::TimedOut),
+        }
+    };
+    // It exited by itself: what it left running is its own business.
+    group.disarm();
+    let drain = async {
+        tokio::try_join!(
+            async {
+                if out_open {
+                    read_out.as_mut().await
+                } else {
+                    Ok(())
+                }
+            },
+            async {
+                if err_open {
+                    read_err.as_mut().await
+                } else {
+                    Ok(())
+                }
+            },
+        )
+    };
+    let grace_end = deadline.min(Instant::now() + EXIT_GRACE);
+    match tokio::time::timeout_at(grace_end, drain).await {
+        Ok(drained) => {
+            drained?;
+        }
+        Err(_) => log::debug!(
+            "flyteauth: the output of `{program}` is still open after it exited (a process it \
+             started keeps it); using what it printed"
+        ),
+    }
+    Ok(status)
+}
+
+/// Append everything `stream` yields to `buf`, up to [`OUTPUT_LIMIT`] bytes.
+async fn read_capped(
+    stream: Option<impl AsyncRead + Unpin>,
+    buf: &mut Vec<u8>,
+    name: &'static str,
+) -> Result<(), Failure> {
+    let Some(mut stream) = stream else {
+        return Ok(());
+    };
+    let mut chunk = vec![0u8; 8192];
+    loop {
+        let n = stream
+            .read(&mut chunk)
+            .await
+            .map_err(|e| Failure::Read(name, e))?;
+        if n == 0 {
+            return Ok(());
+        }
+        if buf.len() + n > OUTPUT_LIMIT {
+            return Err(Failure::TooMuch(name));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Kills a command's process group (SIGKILL) when dropped or told to, unless disarmed because
+/// the command exited by itself. Without process groups (non-unix) it kills nothing itself:
+/// the command is killed through `kill_on_drop` and `start_kill`.
+struct GroupKiller {
+    armed: bool,
+    #[cfg(unix)]
+    group: Option<rustix::process::Pid>,
+}
+
+impl GroupKiller {
+    /// The group of `child`, which was started as the leader of its own group.
+    fn new(child: &tokio::process::Child) -> Self {
+        #[cfg(not(unix))]
+        let _ = child;
+        GroupKiller {
+            armed: true,
+            #[cfg(unix)]
+            group: child
+                .id()
+                .and_then(|id| i32::try_from(id).ok())
+                .and_then(rustix::process::Pid::from_raw)
+                // Never pid 1: kill(-1) would signal every process we may signal.
+                .filter(|pid| *pid != rustix::process::Pid::INIT),
+        }
+    }
+
+    /// Leave the group alone from now on.
+    fn disarm(&mut self) {
+        self.armed = false;
+    }
+
+    /// Kill the whole group now, unless disarmed or already killed; whether it was armed.
+    fn kill(&mut self) -> bool {
+        let armed = std::mem::replace(&mut self.armed, false);
+        #[cfg(unix)]
+        if let Some(group) = self.group.filter(|_| armed) {
+            // ESRCH (the whole group has already exited) is fine.
+            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+        }
+        armed
+    }
+}
+
+impl Drop for GroupKiller {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }
 
 fn quote_stderr(stderr: &[u8]) -> String {
@@ -155,5 +391,117 @@ impl std::fmt::Debug for ProxyToken {
         f.debug_struct("ProxyToken")
             .field("program", &self.argv.first())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    /// Whether process `pid` is gone: no such process, or a zombie waiting to be reaped.
+    fn process_is_gone(pid: u32) -> bool {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => true,
+            Ok(stat) => stat.rsplit_once(')').is_none_or(|(_, rest)| {
+                matches!(rest.trim_start().chars().next(), Some('Z' | 'X'))
+            }),
+        }
+    }
+
+    /// Waits up to 10 s for `pid` to be gone; kills it (so a failing test leaves nothing
+    /// behind) and returns false if it is not.
+    async fn gone_within_10s(pid: u32) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !process_is_gone(pid) {
+            if Instant::now() >= deadline {
+                let _ = std::process::Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        true
+    }
+
+    /// The pid a script wrote to `path` (`echo $! > path`), waiting up to 10 s for it.
+    async fn pid_written_to(path: &std::path::Path) -> u32 {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            if let Some(pid) = text.strip_suffix('\n').and_then(|t| t.trim().parse().ok()) {
+                return pid;
+            }
+            assert!(Instant::now() < deadline, "no pid in {}", path.display());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn dropping_the_run_kills_the_whole_process_group() {
+        // The caller gave up (cancelled, or the authenticator was freed) while the command
+        // runs: its background process must not outlive it either.
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("pid");
+        let argv = vec![
+            "sh".to_owned(),
+            "-c".to_owned(),
+            format!("sleep 300 & echo $! > {}; wait", pid_file.display()),
+        ];
+        let run = tokio::spawn(async move {
+            run_token_command("command", &argv, Duration::from_secs(60)).await
+        });
+        let grandchild = pid_written_to(&pid_file).await;
+        run.abort();
+        assert!(run.await.unwrap_err().is_cancelled());
+        assert!(
+            gone_within_10s(grandchild).await,
+            "the grandchild {grandchild} outlived the dropped run"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_exit_within_the_timeout_is_a_success_even_if_the_output_stays_open() {
+        // The grace after the exit is cut short by commandTimeout, but the command did exit in
+        // time: what it printed is used, and its background process is left alone.
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("pid");
+        let argv = vec![
+            "sh".to_owned(),
+            "-c".to_owned(),
+            format!("sleep 300 & echo $! > {}; echo tok", pid_file.display()),
+        ];
+        let token = run_token_command("command", &argv, Duration::from_secs(1)).await;
+        let background = pid_written_to(&pid_file).await;
+        let alive = !process_is_gone(background);
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &background.to_string()])
+            .status();
+        assert_eq!(token.unwrap(), "tok");
+        assert!(
+            alive,
+            "the background process of a successful command was killed"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_flood_from_a_process_left_running_after_the_exit_is_an_error() {
+        // Usually the flood starts after the exit (then the process gets SIGPIPE when the
+        // output is closed); on a slow machine it may start before (then the group is killed).
+        let argv = vec![
+            "sh".to_owned(),
+            "-c".to_owned(),
+            "(sleep 1; exec yes) & echo tok".to_owned(),
+        ];
+        let e = run_token_command("command", &argv, Duration::from_secs(60))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Command, "{e}");
+        assert!(
+            e.message().contains("more than 1 MiB on")
+                && e.message().contains("stdout (the limit)"),
+            "{e}"
+        );
     }
 }
