@@ -8,9 +8,12 @@
 //! flyteadmin's gateway writes snake_case keys; camelCase is accepted too, and `""` means
 //! absent, as proto3 writes unset strings.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Deserializer};
 use tokio::sync::OnceCell;
 
+use crate::epoch::PerProcess;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::HttpClient;
 
@@ -145,8 +148,10 @@ fn null_as_empty<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Erro
 #[derive(Debug)]
 pub struct Discovery {
     base_url: Option<String>,
-    metadata: OnceCell<OAuth2Metadata>,
-    client_config: OnceCell<Option<PublicClientConfig>>,
+    /// Per process: a fetch in flight in the parent at `fork()` would never complete in the
+    /// child (see [`crate::epoch`]); the child fetches again.
+    metadata: PerProcess<Arc<OnceCell<Arc<OAuth2Metadata>>>>,
+    client_config: PerProcess<Arc<OnceCell<Option<Arc<PublicClientConfig>>>>>,
 }
 
 impl Discovery {
@@ -154,8 +159,8 @@ impl Discovery {
     pub fn new(base_url: Option<String>) -> Self {
         Discovery {
             base_url,
-            metadata: OnceCell::new(),
-            client_config: OnceCell::new(),
+            metadata: PerProcess::new(),
+            client_config: PerProcess::new(),
         }
     }
 
@@ -169,34 +174,37 @@ impl Discovery {
     }
 
     /// The OAuth2 metadata, fetched on first use.
-    pub async fn metadata(&self, http: &HttpClient) -> Result<&OAuth2Metadata> {
-        self.metadata
-            .get_or_try_init(|| async {
-                let url = self.url(OAUTH2_METADATA_PATH)?;
-                let body = fetch(http, &url)
-                    .await?
-                    .ok_or_else(|| not_found(&url, "set tokenUrl in the config instead"))?;
-                let metadata = OAuth2Metadata::from_json(&body)?;
-                metadata.require_https(http)?;
-                Ok(metadata)
-            })
-            .await
+    pub async fn metadata(&self, http: &HttpClient) -> Result<Arc<OAuth2Metadata>> {
+        let cell = self.metadata.get_or_init(Default::default);
+        cell.get_or_try_init(|| async {
+            let url = self.url(OAUTH2_METADATA_PATH)?;
+            let body = fetch(http, &url)
+                .await?
+                .ok_or_else(|| not_found(&url, "set tokenUrl in the config instead"))?;
+            let metadata = OAuth2Metadata::from_json(&body)?;
+            metadata.require_https(http)?;
+            Ok(Arc::new(metadata))
+        })
+        .await
+        .cloned()
     }
 
     /// The public client configuration, fetched on first use. `Ok(None)` when the server has
     /// no such route (404): callers decide whether they can do without it.
-    pub async fn client_config(&self, http: &HttpClient) -> Result<Option<&PublicClientConfig>> {
-        let cached = self
-            .client_config
-            .get_or_try_init(|| async {
-                let url = self.url(CLIENT_CONFIG_PATH)?;
-                match fetch(http, &url).await? {
-                    Some(body) => PublicClientConfig::from_json(&body).map(Some),
-                    None => Ok(None),
-                }
-            })
-            .await?;
-        Ok(cached.as_ref())
+    pub async fn client_config(
+        &self,
+        http: &HttpClient,
+    ) -> Result<Option<Arc<PublicClientConfig>>> {
+        let cell = self.client_config.get_or_init(Default::default);
+        cell.get_or_try_init(|| async {
+            let url = self.url(CLIENT_CONFIG_PATH)?;
+            match fetch(http, &url).await? {
+                Some(body) => PublicClientConfig::from_json(&body).map(|c| Some(Arc::new(c))),
+                None => Ok(None),
+            }
+        })
+        .await
+        .cloned()
     }
 
     /// [`Discovery::client_config`], where a 404 is an error whose message ends with `hint`
@@ -205,7 +213,7 @@ impl Discovery {
         &self,
         http: &HttpClient,
         hint: &str,
-    ) -> Result<&PublicClientConfig> {
+    ) -> Result<Arc<PublicClientConfig>> {
         match self.client_config(http).await? {
             Some(c) => Ok(c),
             None => Err(not_found(&self.url(CLIENT_CONFIG_PATH)?, hint)),

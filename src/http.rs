@@ -24,6 +24,7 @@ use std::time::Duration;
 use reqwest::header::{HeaderValue, LOCATION, PROXY_AUTHORIZATION, RETRY_AFTER, USER_AGENT};
 
 use crate::config::Config;
+use crate::epoch::PerProcess;
 use crate::error::{Error, ErrorKind, Result};
 use crate::flows::command::ProxyToken;
 pub use crate::redact::url as redact_url;
@@ -70,9 +71,9 @@ impl Policy {
 /// The HTTP client of one authenticator. Clones share the connection pool.
 #[derive(Debug, Clone)]
 pub struct HttpClient {
-    /// The client of the process that built it; a child after `fork()` builds its own (the
-    /// parent's pooled connections must not be shared), see [`HttpClient::client`].
-    client: Arc<std::sync::Mutex<(u32, reqwest::Client)>>,
+    /// The client of this process: a child after `fork()` builds its own (the parent's
+    /// pooled connections must not be shared), see [`crate::epoch`].
+    client: Arc<PerProcess<reqwest::Client>>,
     config: Arc<Config>,
     max_retries: u32,
     max_backoff: Duration,
@@ -98,7 +99,7 @@ impl HttpClient {
             );
         }
         Ok(HttpClient {
-            client: Arc::new(std::sync::Mutex::new((std::process::id(), client))),
+            client: Arc::new(PerProcess::with(client)),
             config: Arc::new(config.clone()),
             max_retries: config.max_retries,
             max_backoff: config.max_backoff_delay,
@@ -107,16 +108,9 @@ impl HttpClient {
         })
     }
 
-    /// The reqwest client for this process. After `fork()` the child builds a new one and
-    /// leaks the parent's (dropping it could touch connections and tasks of the parent).
+    /// The reqwest client for this process.
     fn client(&self) -> Result<reqwest::Client> {
-        let pid = std::process::id();
-        let mut slot = self.client.lock().unwrap_or_else(|p| p.into_inner());
-        if slot.0 != pid {
-            let fresh = build_client(&self.config)?;
-            std::mem::forget(std::mem::replace(&mut *slot, (pid, fresh)));
-        }
-        Ok(slot.1.clone())
+        self.client.get_or_try_init(|| build_client(&self.config))
     }
 
     /// Whether `url` is plain `http` where the config did not allow it (`insecure`): for

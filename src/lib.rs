@@ -30,6 +30,7 @@ pub mod cancel;
 pub mod clock;
 pub mod config;
 pub mod discovery;
+pub mod epoch;
 pub mod error;
 #[allow(unsafe_code)]
 pub mod ffi;

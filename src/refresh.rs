@@ -268,7 +268,7 @@ impl<T: Clone + Send + Sync + 'static> Coordinator<T> {
         observed: u64,
     ) {
         let mut state = self.lock();
-        let pid = std::process::id();
+        let pid = crate::epoch::current();
         forget_inherited(&mut state, pid);
         if state.inflight.is_some()
             || source.newer_than(observed).is_some()
@@ -294,7 +294,7 @@ impl<T: Clone + Send + Sync + 'static> Coordinator<T> {
                 if let Some(v) = source.newer_than(observed) {
                     return Ok(v);
                 }
-                let pid = std::process::id();
+                let pid = crate::epoch::current();
                 forget_inherited(&mut state, pid);
                 match &state.inflight {
                     Some(f) => f.ticket(),

@@ -9,13 +9,13 @@
 use std::future::Future;
 use std::time::Duration;
 
-use std::sync::Mutex;
 use tokio::runtime::{Handle, Runtime};
 
+use crate::epoch::PerProcess;
 use crate::error::{Error, ErrorKind, Result};
 
-/// The runtime and the process it belongs to.
-static RUNTIME: Mutex<Option<(u32, &'static Runtime)>> = Mutex::new(None);
+/// The runtime of this process (see [`crate::epoch`]).
+static RUNTIME: PerProcess<&'static Runtime> = PerProcess::new();
 
 /// Worker threads of the runtime.
 pub const WORKER_THREADS: usize = 2;
@@ -24,29 +24,22 @@ pub const WORKER_THREADS: usize = 2;
 /// parent's runtime has no threads in the child. The old one is leaked, never dropped
 /// (dropping it would wait for threads that do not exist).
 pub fn runtime() -> Result<&'static Runtime> {
-    let pid = std::process::id();
-    let mut slot = RUNTIME.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((owner, rt)) = *slot {
-        if owner == pid {
-            return Ok(rt);
-        }
-    }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(WORKER_THREADS)
-        .max_blocking_threads(4)
-        .thread_name("flyteauth-rt")
-        .thread_keep_alive(Duration::from_secs(10))
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            Error::new(
-                ErrorKind::Internal,
-                format!("cannot start the flyteauth runtime: {e}"),
-            )
-        })?;
-    let rt: &'static Runtime = Box::leak(Box::new(rt));
-    *slot = Some((pid, rt));
-    Ok(rt)
+    RUNTIME.get_or_try_init(|| {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(WORKER_THREADS)
+            .max_blocking_threads(4)
+            .thread_name("flyteauth-rt")
+            .thread_keep_alive(Duration::from_secs(10))
+            .enable_all()
+            .build()
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Internal,
+                    format!("cannot start the flyteauth runtime: {e}"),
+                )
+            })?;
+        Ok(&*Box::leak(Box::new(rt)))
+    })
 }
 
 /// Run `future` to completion on the library's runtime and wait for it on this thread.

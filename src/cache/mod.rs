@@ -14,7 +14,9 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use crate::epoch::PerProcess;
 use std::time::{Duration, SystemTime};
 
 use keyring_core::api::CredentialStoreApi;
@@ -37,7 +39,9 @@ type Store = Arc<zbus_secret_service_keyring_store::Store>;
 pub struct KeyringCache {
     service: String,
     flytectl_users: Vec<String>,
-    store: Mutex<Option<Option<Store>>>,
+    /// The connection of this process (`None`: there is no keyring); a forked child opens
+    /// its own (see [`crate::epoch`]).
+    store: PerProcess<Option<Store>>,
     warned: AtomicBool,
 }
 
@@ -59,7 +63,7 @@ impl KeyringCache {
                 format!("{bare}:flytectl-user"),
             ],
             service: bare,
-            store: Mutex::new(None),
+            store: PerProcess::new(),
             warned: AtomicBool::new(false),
         }
     }
@@ -80,21 +84,16 @@ impl KeyringCache {
         }
     }
 
-    /// Connect once; `None` when there is no keyring.
+    /// Connect once per process; `None` when there is no keyring.
     fn store(&self) -> Option<Store> {
-        let mut slot = self.store.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(store) = &*slot {
-            return store.clone();
-        }
-        let store = match zbus_secret_service_keyring_store::Store::new() {
-            Ok(s) => Some(s),
-            Err(e) => {
-                self.warn("connecting to the Secret Service", &e);
-                None
-            }
-        };
-        *slot = Some(store.clone());
-        store
+        self.store
+            .get_or_init(|| match zbus_secret_service_keyring_store::Store::new() {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    self.warn("connecting to the Secret Service", &e);
+                    None
+                }
+            })
     }
 
     fn entry(&self, store: &Store, service: &str, user: &str) -> Option<Entry> {

@@ -49,11 +49,14 @@ pub async fn fetch_token(ctx: &FlowContext<'_>) -> Result<Token> {
         None
     };
     let scopes = if cfg.scopes.is_empty() {
-        server.map(|s| s.scopes.clone()).unwrap_or_default()
+        server
+            .as_ref()
+            .map(|s| s.scopes.clone())
+            .unwrap_or_default()
     } else {
         cfg.scopes.clone()
     };
-    let server_audience = server.and_then(|s| s.audience.clone());
+    let server_audience = server.as_ref().and_then(|s| s.audience.clone());
     let audience = if cfg.use_audience_from_admin {
         server_audience
     } else {

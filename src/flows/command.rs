@@ -30,6 +30,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::time::Instant;
 
+use crate::epoch::PerProcess;
 use crate::error::{Error, ErrorKind, Result};
 
 mod recursion;
@@ -339,7 +340,9 @@ pub struct ProxyToken {
     argv: Vec<String>,
     timeout: Duration,
     current: Mutex<Option<Arc<str>>>,
-    run_lock: tokio::sync::Mutex<()>,
+    /// One run at a time, per process: a run holding it in the parent at `fork()` never
+    /// releases it in the child (see [`crate::epoch`]).
+    run_lock: PerProcess<Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl ProxyToken {
@@ -349,7 +352,7 @@ impl ProxyToken {
             argv,
             timeout,
             current: Mutex::new(None),
-            run_lock: tokio::sync::Mutex::new(()),
+            run_lock: PerProcess::new(),
         }
     }
 
@@ -372,7 +375,8 @@ impl ProxyToken {
     /// waited (so a burst of rejections runs it once). With `stale == None`, run it only if
     /// there is no value yet.
     pub async fn rerun(&self, stale: Option<&Arc<str>>) -> Result<Arc<str>> {
-        let _guard = self.run_lock.lock().await;
+        let lock = self.run_lock.get_or_init(Default::default);
+        let _guard = lock.lock().await;
         if let Some(current) = self.cached() {
             let still_stale = stale.is_some_and(|s| Arc::ptr_eq(s, &current));
             if !still_stale {

@@ -166,7 +166,7 @@ impl FlowContext<'_> {
                 ),
             ));
         }
-        let (scopes, audience) = self.scopes_and_audience(server);
+        let (scopes, audience) = self.scopes_and_audience(&server);
         match self.config.auth_type {
             AuthType::Pkce => {
                 let authorization_endpoint =
@@ -253,6 +253,7 @@ impl FlowContext<'_> {
             ),
         };
         let key = server
+            .as_ref()
             .and_then(|c| c.authorization_metadata_key.as_deref())
             .map(|k| k.trim().to_ascii_lowercase());
         Ok(key.unwrap_or_else(|| DEFAULT_HEADER_KEY.to_owned()))

@@ -1557,6 +1557,79 @@ static void test_fork(void) {
     flyteauth_authenticator_free(a);
 }
 
+static void *fetch_in_thread(void *arg) {
+    flyteauth_metadata *md = NULL;
+    int ok = flyteauth_authenticator_fetch_metadata((flyteauth_authenticator *)arg, &md, NULL) ==
+             FLYTEAUTH_OK;
+    flyteauth_metadata_free(md);
+    return ok ? arg : NULL;
+}
+
+static void test_fork_mid_refresh(void) {
+    /* fork() while the parent is in the middle of its first refresh: its discovery fetch is
+     * in flight and its proxyCommand holds the command lock. Neither can ever finish in the
+     * child, so the child must not wait for them: it gets its own discovery cells, command
+     * lock and keyring connection, and logs in by itself. */
+    if (!have_fixture()) {
+        CHECK(!"the fixture is running (scripts/with-idp)");
+        return;
+    }
+    char started[512];
+    CHECK(make_temp_file(started, sizeof started, "flyteauth-fork-started-"));
+    unlink(started);
+    /* The proxy command says when it started, then takes 5 s. */
+    char extra[1024];
+    snprintf(extra, sizeof extra,
+             ", \"proxyCommand\": [\"sh\", \"-c\", \"touch %s; sleep 5; echo proxy-token\"]",
+             started);
+    char json[2048];
+    fixture_config(json, sizeof json, env_or_empty("FLYTEAUTH_IDP_ENDPOINT"),
+                   env_or_empty("FLYTEAUTH_IDP_CLIENT_SECRET"), extra);
+    flyteauth_authenticator *a = MUST_NEW(json);
+    if (a == NULL)
+        return;
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, fetch_in_thread, a) == 0);
+    /* Wait (generously) until the parent's refresh is inside the proxy command. */
+    for (int i = 0; i < 600 && access(started, F_OK) != 0; i++)
+        sleep_ms(100);
+    CHECK(access(started, F_OK) == 0);
+    int report[2];
+    CHECK(pipe(report) == 0);
+    fflush(NULL);
+    pid_t child = fork();
+    if (child == 0) {
+        close(report[0]);
+        /* A child waiting on the parent's discovery fetch or command lock waits forever:
+         * the alarm turns that hang into a failure. */
+        alarm(60);
+        flyteauth_metadata *m = NULL;
+        flyteauth_error *cerr = NULL;
+        int ok = flyteauth_authenticator_fetch_metadata(a, &m, &cerr) == FLYTEAUTH_OK &&
+                 flyteauth_metadata_len(m) == 2;
+        if (cerr != NULL)
+            fprintf(stderr, "fork child: %s\n", flyteauth_error_message(cerr));
+        flyteauth_error_free(cerr);
+        flyteauth_metadata_free(m);
+        char verdict = ok ? 'y' : 'n';
+        ssize_t written = write(report[1], &verdict, 1);
+        _exit(written == 1 ? 0 : 1);
+    }
+    close(report[1]);
+    CHECK(child > 0);
+    char verdict = 0;
+    CHECK_INT_EQ((int)read(report[0], &verdict, 1), 1);
+    CHECK_INT_EQ(verdict, 'y');
+    close(report[0]);
+    int status = 0;
+    CHECK(waitpid(child, &status, 0) == child);
+    void *joined = NULL;
+    CHECK(pthread_join(t, &joined) == 0);
+    CHECK(joined == a);
+    unlink(started);
+    flyteauth_authenticator_free(a);
+}
+
 static void test_threads(void) {
     if (!have_fixture()) {
         CHECK(!"the fixture is running (scripts/with-idp)");
@@ -1657,6 +1730,7 @@ static const struct test_case TESTS[] = {
     {"null_arguments", test_null_arguments},
     {"threads", test_threads},
     {"fork", test_fork},
+    {"fork_mid_refresh", test_fork_mid_refresh},
 };
 
 int main(int argc, char **argv) {
