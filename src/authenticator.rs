@@ -723,12 +723,12 @@ impl Inner {
     /// Drop the refresh token of `used` from the token kept for the next refresh (if it is
     /// still the one kept).
     fn forget_refresh_token(&self, used: Option<&Token>) {
-        let Some(refused) = used.and_then(|t| t.refresh_token.as_deref()) else {
+        let Some(refused) = used.and_then(|t| t.refresh_secret()) else {
             return;
         };
         let mut last = self.last_token.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(t) = last.as_mut() {
-            if t.refresh_token.as_deref() == Some(refused) {
+            if t.refresh_secret() == Some(refused) {
                 t.refresh_token = None;
             }
         }

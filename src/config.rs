@@ -6,78 +6,17 @@
 //! Secret values are never echoed back, not even in type errors.
 
 use std::collections::BTreeMap;
-use std::fmt;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::de::{self, Deserializer, Visitor};
+use serde::de::{self, Deserializer};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 
-/// A secret string (a client secret). Its `Debug` output is redacted and it is never part of
-/// an error message.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wrap a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    /// The secret itself. Only call this where the value goes on the wire.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
-
-impl<'de> Deserialize<'de> for Secret {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        // A visitor that never mentions the value it was given: serde's default
-        // `invalid_type` message would print e.g. "integer `12345`", which could be the secret.
-        struct SecretVisitor;
-        impl<'de> Visitor<'de> for SecretVisitor {
-            type Value = Secret;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Secret, E> {
-                Ok(Secret(v.to_owned()))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Secret, E> {
-                Ok(Secret(v))
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Secret, E> {
-                Err(E::custom(NOT_A_STRING))
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Secret, E> {
-                Err(E::custom(NOT_A_STRING))
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Secret, E> {
-                Err(E::custom(NOT_A_STRING))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Secret, E> {
-                Err(E::custom(NOT_A_STRING))
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<Secret, A::Error> {
-                Err(de::Error::custom(NOT_A_STRING))
-            }
-            fn visit_map<A: de::MapAccess<'de>>(self, _: A) -> Result<Secret, A::Error> {
-                Err(de::Error::custom(NOT_A_STRING))
-            }
-        }
-        const NOT_A_STRING: &str = "expected a string (the value is not shown)";
-        deserializer.deserialize_any(SecretVisitor)
-    }
-}
+pub use crate::secret::Secret;
 
 /// The OAuth2 flow that produces the token. Parsed from `authType` with all eight of
 /// flytekit's spellings, case-insensitively.
@@ -488,7 +427,7 @@ impl Config {
         // Client secret: inline, then the file, then the named variable; a secret from the
         // file or the variable selects ClientSecret, as in flytekit.
         let mut client_secret = raw.client_secret.filter(|s| !s.expose().trim().is_empty());
-        client_secret = client_secret.map(|s| Secret(s.expose().trim().to_owned()));
+        client_secret = client_secret.map(|s| Secret::new(s.expose().trim()));
         if let Some(location) = non_empty(raw.client_secret_location) {
             let text = std::fs::read_to_string(&location).map_err(|e| {
                 Error::config(format!(
@@ -497,14 +436,14 @@ impl Config {
             })?;
             let trimmed = text.trim();
             if !trimmed.is_empty() {
-                client_secret = Some(Secret(trimmed.to_owned()));
+                client_secret = Some(Secret::new(trimmed));
                 auth_type = AuthType::ClientSecret;
             }
         }
         let secret_env_var = non_empty(raw.client_secret_env_var);
         if let Some(name) = &secret_env_var {
             if let Some(value) = env.var(name).filter(|v| !v.trim().is_empty()) {
-                client_secret = Some(Secret(value.trim().to_owned()));
+                client_secret = Some(Secret::new(value.trim()));
                 auth_type = AuthType::ClientSecret;
             }
         }

@@ -40,6 +40,7 @@ pub mod interaction;
 pub mod redact;
 pub mod refresh;
 pub mod runtime;
+pub mod secret;
 pub mod token;
 
 pub use authenticator::{Authenticator, CallOptions, Metadata};

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::Engine;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::secret::Secret;
 
 /// The longest lifetime believed from a server: an `expires_in` or `exp` further away is
 /// counted as this (a token is then refreshed within the year, never "never"). Also keeps
@@ -20,7 +21,7 @@ pub fn lifetime_from_secs(seconds: u64) -> Duration {
 /// An access token with what is known of its lifetime. `Debug` never shows the token.
 #[derive(Clone)]
 pub struct Token {
-    access_token: String,
+    access_token: Secret,
     /// The lifetime from [`Token::received_at`]: `expires_in`, else the JWT `exp`, else
     /// unknown (the token is used until the server rejects it); at most [`MAX_LIFETIME`].
     pub lifetime: Option<Duration>,
@@ -28,9 +29,9 @@ pub struct Token {
     /// not from when the flow that produced it started (a browser login can take minutes).
     pub received_at: SystemTime,
     /// The refresh token, if the flow has one (PKCE, device flow).
-    pub refresh_token: Option<String>,
+    pub refresh_token: Option<Secret>,
     /// The OpenID Connect ID token, if the server sent one.
-    pub id_token: Option<String>,
+    pub id_token: Option<Secret>,
 }
 
 impl Token {
@@ -47,7 +48,7 @@ impl Token {
         }
         .map(|l| l.min(MAX_LIFETIME));
         Token {
-            access_token,
+            access_token: Secret::new(access_token),
             lifetime,
             received_at,
             refresh_token: None,
@@ -57,7 +58,12 @@ impl Token {
 
     /// The token itself.
     pub fn secret(&self) -> &str {
-        &self.access_token
+        self.access_token.expose()
+    }
+
+    /// The refresh token, if there is one.
+    pub fn refresh_secret(&self) -> Option<&str> {
+        self.refresh_token.as_ref().map(Secret::expose)
     }
 
     /// When the token expires, if known.

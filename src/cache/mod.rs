@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::epoch::PerProcess;
+use crate::secret::Secret;
 use std::time::{Duration, SystemTime};
 
 use keyring_core::api::CredentialStoreApi;
@@ -168,8 +169,8 @@ impl KeyringCache {
         let refresh = self.get(&store, &self.service, REFRESH_TOKEN);
         if access.is_some() || refresh.is_some() {
             let mut token = Token::new(access.unwrap_or_default(), None);
-            token.refresh_token = refresh;
-            token.id_token = self.get(&store, &self.service, ID_TOKEN);
+            token.refresh_token = refresh.map(Secret::new);
+            token.id_token = self.get(&store, &self.service, ID_TOKEN).map(Secret::new);
             return Some(token);
         }
         self.flytectl_users
@@ -184,12 +185,12 @@ impl KeyringCache {
             return;
         };
         match &token.refresh_token {
-            Some(r) => self.set(&store, REFRESH_TOKEN, r),
+            Some(r) => self.set(&store, REFRESH_TOKEN, r.expose()),
             None => self.remove(&store, REFRESH_TOKEN),
         }
         self.set(&store, ACCESS_TOKEN, token.secret());
         match &token.id_token {
-            Some(i) => self.set(&store, ID_TOKEN, i),
+            Some(i) => self.set(&store, ID_TOKEN, i.expose()),
             None => self.remove(&store, ID_TOKEN),
         }
     }
@@ -250,7 +251,7 @@ fn flytectl_token(json: &str) -> Option<Token> {
         return None;
     }
     let mut token = Token::new(go.access_token, lifetime);
-    token.refresh_token = go.refresh_token.filter(|r| !r.is_empty());
+    token.refresh_token = go.refresh_token.filter(|r| !r.is_empty()).map(Secret::new);
     Some(token)
 }
 
@@ -278,7 +279,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.secret(), "at");
-        assert_eq!(t.refresh_token.as_deref(), Some("rt"));
+        assert_eq!(t.refresh_secret(), Some("rt"));
         assert!(t.lifetime.unwrap() > Duration::from_secs(3600));
         let expired =
             flytectl_token(r#"{"access_token":"at","expiry":"2001-01-01T00:00:00Z"}"#).unwrap();

@@ -13,6 +13,7 @@ use crate::cancel::CancelToken;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{HttpClient, Policy};
 use crate::interaction::{Prompt, PromptSink};
+use crate::secret::Secret;
 use crate::token::Token;
 
 /// RFC 8628 §3.5: the default polling interval, and what `slow_down` adds.
@@ -25,7 +26,7 @@ const MAX_INTERVAL: Duration = Duration::from_secs(600);
 /// code (it is exchanged for the token).
 #[derive(Deserialize)]
 pub struct DeviceAuthorization {
-    device_code: String,
+    device_code: Secret,
     user_code: String,
     #[serde(alias = "verification_url")]
     verification_uri: String,
@@ -113,7 +114,7 @@ pub async fn login(
     .min(MAX_INTERVAL);
     let poll = Grant::DeviceCode {
         client_id: params.client_id,
-        device_code: &auth.device_code,
+        device_code: auth.device_code.expose(),
     };
     loop {
         // RFC 8628 §3.4: wait `interval` between polls (the person needs time anyway).

@@ -73,7 +73,7 @@ impl FlowContext<'_> {
                 let refresh = if login {
                     None
                 } else {
-                    previous.and_then(|t| t.refresh_token.as_deref())
+                    previous.and_then(|t| t.refresh_secret())
                 };
                 self.interactive_token(refresh).await
             }

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{redact_url, HttpClient, Policy};
+use crate::secret::Secret;
 use crate::token::Token;
 
 /// A token request: the grant and what it carries.
@@ -182,8 +183,9 @@ impl TokenResponse {
         token.refresh_token = self
             .refresh_token
             .filter(|t| !t.is_empty())
-            .or_else(|| previous_refresh.map(str::to_owned));
-        token.id_token = self.id_token.filter(|t| !t.is_empty());
+            .or_else(|| previous_refresh.map(str::to_owned))
+            .map(Secret::new);
+        token.id_token = self.id_token.filter(|t| !t.is_empty()).map(Secret::new);
         token
     }
 }
@@ -320,13 +322,13 @@ mod tests {
         let r: TokenResponse =
             serde_json::from_str(r#"{"access_token":"a","expires_in":60}"#).unwrap();
         let t = r.into_token(Some("old-refresh"));
-        assert_eq!(t.refresh_token.as_deref(), Some("old-refresh"));
+        assert_eq!(t.refresh_secret(), Some("old-refresh"));
         let r: TokenResponse =
             serde_json::from_str(r#"{"access_token":"a","refresh_token":"new","id_token":"i"}"#)
                 .unwrap();
         let t = r.into_token(Some("old-refresh"));
-        assert_eq!(t.refresh_token.as_deref(), Some("new"));
-        assert_eq!(t.id_token.as_deref(), Some("i"));
+        assert_eq!(t.refresh_secret(), Some("new"));
+        assert_eq!(t.id_token.as_ref().map(Secret::expose), Some("i"));
         assert_eq!(t.lifetime, None);
     }
 }
