@@ -185,45 +185,6 @@ async fn an_overflowing_expires_in_or_exp_never_wedges() {
     }
 }
 
-/// Mount a device-flow login (discovery, device authorization, device-code grant answering
-/// `tok-1` with refresh token `refresh-1`) on `server`.
-async fn mount_device_login(server: &MockServer, interval: serde_json::Value) {
-    Mock::given(method("GET"))
-        .and(path("/.well-known/oauth-authorization-server"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "issuer": server.uri(),
-            "token_endpoint": format!("{}/token", server.uri()),
-            "device_authorization_endpoint": format!("{}/device", server.uri()),
-        })))
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/config/v1/flyte_client"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "client_id": "flytectl", "redirect_uri": "http://localhost:53593/callback",
-            "scopes": ["offline", "all"], "authorization_metadata_key": "authorization",
-        })))
-        .mount(server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/device"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "device_code": "device-code-secret", "user_code": "ABCD-EFGH",
-            "verification_uri": format!("{}/activate", server.uri()),
-            "expires_in": 600, "interval": interval,
-        })))
-        .mount(server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .and(body_string_contains("device_code"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "access_token": "tok-1", "token_type": "Bearer", "expires_in": 600,
-            "refresh_token": "refresh-1"})))
-        .mount(server)
-        .await;
-}
-
 fn device_config(server: &MockServer, extra: serde_json::Value) -> String {
     common::capture_library_logs();
     let mut cfg = json!({
@@ -242,7 +203,7 @@ fn device_config(server: &MockServer, extra: serde_json::Value) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_overflowing_device_interval_never_wedges() {
     let server = MockServer::start().await;
-    mount_device_login(&server, json!(18446744073709551615u64)).await;
+    common::mount_device_login(&server, json!(18446744073709551615u64)).await;
     let auth = Authenticator::from_json(&device_config(
         &server,
         json!({"deviceFlowConfig": {"timeout": "3s"}}),
@@ -253,7 +214,7 @@ async fn an_overflowing_device_interval_never_wedges() {
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
     assert!(started.elapsed() < Duration::from_secs(60), "bounded");
     server.reset().await;
-    mount_device_login(&server, json!(1)).await;
+    common::mount_device_login(&server, json!(1)).await;
     auth.login()
         .await
         .unwrap_or_else(|e| panic!("the next login: {e}"));
@@ -318,7 +279,7 @@ async fn token_requests_never_follow_redirects_but_discovery_does() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refresh_token_is_never_replayed() {
     let server = MockServer::start().await;
-    mount_device_login(&server, json!(1)).await;
+    common::mount_device_login(&server, json!(1)).await;
     Mock::given(method("POST"))
         .and(path("/token"))
         .and(body_string_contains("grant_type=refresh_token"))
@@ -381,7 +342,7 @@ async fn an_abandoned_device_login_stops_polling() {
         .with_priority(1)
         .mount(&server)
         .await;
-    mount_device_login(&server, json!(1)).await;
+    common::mount_device_login(&server, json!(1)).await;
     let auth = Authenticator::from_json(&device_config(&server, json!({}))).unwrap();
     let cancel = Arc::new(CancelToken::new());
     let call = tokio::task::spawn_blocking({
@@ -494,7 +455,7 @@ async fn an_expired_caller_does_not_join_a_background_refresh_that_cannot_log_in
         .with_priority(1)
         .mount(&server)
         .await;
-    mount_device_login(&server, json!(1)).await;
+    common::mount_device_login(&server, json!(1)).await;
     let auth = Authenticator::from_json(&device_config(&server, json!({"perRetryTimeout": "30s"})))
         .unwrap();
     let first = auth.metadata().await.unwrap();
@@ -581,7 +542,7 @@ async fn a_tokens_lifetime_counts_from_when_it_arrived() {
         .with_priority(1)
         .mount(&server)
         .await;
-    mount_device_login(&server, json!(1)).await;
+    common::mount_device_login(&server, json!(1)).await;
     let auth = Authenticator::from_json(&device_config(&server, json!({}))).unwrap();
     let started = SystemTime::now();
     let md = auth.metadata().await.unwrap();

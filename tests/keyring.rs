@@ -275,3 +275,67 @@ async fn flytectls_cached_login_is_read() {
     );
     assert!(prompts2.none());
 }
+
+/// Issue 11, symptom 8: a refresh token refused by the IdP purges the keyring only if the
+/// keyring still holds it. Here pyflyte (another process) logs in again while our refresh
+/// with the old token is on the wire; its new login must survive our refusal.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Secret Service and Python keyring: run by `make test`"]
+async fn a_refused_refresh_token_does_not_purge_a_newer_login_from_another_process() {
+    use wiremock::matchers::{body_string_contains, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    common::capture_library_logs();
+    let server = MockServer::start().await;
+    // The IdP refuses the refresh token, slowly: time for the other process to log in.
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(json!({"error": "invalid_grant"}))
+                .set_delay(Duration::from_secs(3)),
+        )
+        .mount(&server)
+        .await;
+    common::mount_device_login(&server, json!(1)).await;
+    let cfg = json!({"endpoint": server.uri(), "insecure": true, "authType": "DeviceFlow",
+                     "tokenCache": "keyring", "perRetryTimeout": "20s"});
+    let auth = Authenticator::from_json(&cfg.to_string()).unwrap();
+    auth.login().await.unwrap();
+    let service = server.uri();
+    assert_eq!(py_get(&service, "refresh_token"), "refresh-1");
+    auth.set_interactive(false);
+    let refresh = tokio::spawn({
+        let auth = auth.clone();
+        async move { auth.refresh().await }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .all(|r| !String::from_utf8_lossy(&r.body).contains("grant_type=refresh_token"))
+    {
+        assert!(std::time::Instant::now() < deadline, "no refresh request");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // pyflyte logs in meanwhile and stores its tokens.
+    tokio::task::spawn_blocking({
+        let service = service.clone();
+        move || {
+            py_set(&service, "access_token", "pyflyte-access");
+            py_set(&service, "refresh_token", "pyflyte-refresh");
+        }
+    })
+    .await
+    .unwrap();
+    let e = refresh.await.unwrap().unwrap_err();
+    assert_eq!(e.kind(), flyteauth::ErrorKind::LoginRequired, "{e}");
+    assert_eq!(
+        py_get(&service, "refresh_token"),
+        "pyflyte-refresh",
+        "the other process's login was purged"
+    );
+    assert_eq!(py_get(&service, "access_token"), "pyflyte-access");
+}

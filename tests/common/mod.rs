@@ -262,3 +262,52 @@ impl log::Log for TestLogger {
 
     fn flush(&self) {}
 }
+
+/// Mount a device-flow login (discovery, device authorization, device-code grant answering
+/// `tok-1` with refresh token `refresh-1`) on `server`.
+pub async fn mount_device_login(server: &wiremock::MockServer, interval: serde_json::Value) {
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path(
+            "/.well-known/oauth-authorization-server",
+        ))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "issuer": server.uri(),
+                "token_endpoint": format!("{}/token", server.uri()),
+                "device_authorization_endpoint": format!("{}/device", server.uri()),
+            })),
+        )
+        .mount(server)
+        .await;
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path("/config/v1/flyte_client"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "client_id": "flytectl", "redirect_uri": "http://localhost:53593/callback",
+                "scopes": ["offline", "all"], "authorization_metadata_key": "authorization",
+            })),
+        )
+        .mount(server)
+        .await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path("/device"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "device_code": "device-code-secret", "user_code": "ABCD-EFGH",
+                "verification_uri": format!("{}/activate", server.uri()),
+                "expires_in": 600, "interval": interval,
+            })),
+        )
+        .mount(server)
+        .await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path("/token"))
+        .and(wiremock::matchers::body_string_contains("device_code"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": "tok-1", "token_type": "Bearer", "expires_in": 600,
+            "refresh_token": "refresh-1"})),
+        )
+        .mount(server)
+        .await;
+}
