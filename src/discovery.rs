@@ -316,6 +316,32 @@ mod tests {
     }
 
     #[test]
+    fn discovered_endpoints_must_be_https_unless_insecure() {
+        let metadata = OAuth2Metadata::from_json(
+            br#"{"token_endpoint":"http://idp.example/token?x=secret",
+                 "authorization_endpoint":"https://idp.example/auth"}"#,
+        )
+        .unwrap();
+        let config = |json: &str| crate::config::Config::from_json(json).unwrap();
+        let strict = HttpClient::new(
+            &config(r#"{"endpoint":"flyte.example.com","authType":"Pkce"}"#),
+            None,
+        )
+        .unwrap();
+        let e = metadata.require_https(&strict).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Discovery);
+        assert!(e.message().contains("token_endpoint"), "{e}");
+        assert!(!e.message().contains("secret"), "{e}");
+        for allowed in [
+            r#"{"endpoint":"flyte.example.com","authType":"Pkce","insecure":true}"#,
+            r#"{"endpoint":"http://flyte.example.com","authType":"Pkce"}"#,
+        ] {
+            let http = HttpClient::new(&config(allowed), None).unwrap();
+            metadata.require_https(&http).unwrap();
+        }
+    }
+
+    #[test]
     fn null_and_empty_values_are_absent() {
         let c = PublicClientConfig::from_json(
             br#"{"client_id":null,"scopes":null,"authorization_metadata_key":"  "}"#,

@@ -113,10 +113,16 @@ impl HttpClient {
         self.client.get_or_try_init(|| build_client(&self.config))
     }
 
-    /// Whether `url` is plain `http` where the config did not allow it (`insecure`): for
-    /// endpoints the library did not get from the config (discovery, redirects).
+    /// Whether `url` is plain `http` where the config did not allow it: for endpoints the
+    /// library did not get from the config (discovery). Plain HTTP is allowed with `insecure`,
+    /// or when the configured endpoint itself is an `http://` URL.
     pub fn refuses_plain_http(&self, url: &str) -> bool {
-        !self.config.insecure && url::Url::parse(url).is_ok_and(|u| u.scheme() == "http")
+        let allowed = self.config.insecure
+            || self
+                .config
+                .base_url()
+                .is_some_and(|b| b.starts_with("http://"));
+        !allowed && url::Url::parse(url).is_ok_and(|u| u.scheme() == "http")
     }
 
     /// `GET`-style send with [`Policy::GET`].

@@ -607,3 +607,60 @@ fn idp_down_during_the_refresh_window_then_back() {
     };
     assert_ne!(md.get("flyte-authorization"), Some(first_value.as_str()));
 }
+
+/// Symptom 10: `proxy-authorization` goes to the Flyte endpoint's host (and hosts the config
+/// names), never to a third-party IdP that discovery points at.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_proxy_token_goes_only_to_the_flyte_endpoint_and_configured_hosts() {
+    let idp = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(token_body("tok", 600)))
+        .mount(&idp)
+        .await;
+    let flyte = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/.well-known/oauth-authorization-server"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "token_endpoint": format!("{}/token", idp.uri())})))
+        .mount(&flyte)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/config/v1/flyte_client"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"scopes": ["all"]})))
+        .mount(&flyte)
+        .await;
+    let proxied = |r: &Request| r.headers.get("proxy-authorization").is_some();
+    let cfg = |extra: serde_json::Value| {
+        let mut cfg = json!({"endpoint": flyte.uri(), "insecure": true,
+            "authType": "ClientSecret", "clientId": "app", "clientSecret": SECRET,
+            "proxyCommand": ["echo", "proxy-secret"]});
+        for (k, v) in extra.as_object().unwrap() {
+            cfg[k] = v.clone();
+        }
+        cfg.to_string()
+    };
+    // Discovered IdP on another host: no proxy token there.
+    let auth = Authenticator::from_json(&cfg(json!({}))).unwrap();
+    let md = auth.metadata().await.unwrap();
+    assert_eq!(md.get("proxy-authorization"), Some("Bearer proxy-secret"));
+    let flyte_requests = flyte.received_requests().await.unwrap();
+    assert!(!flyte_requests.is_empty() && flyte_requests.iter().all(proxied));
+    let idp_requests = idp.received_requests().await.unwrap();
+    assert_eq!(idp_requests.len(), 1);
+    assert!(
+        !idp_requests.iter().any(proxied),
+        "the third-party IdP received the proxy token"
+    );
+    // A tokenUrl the config names on that host: the user says it is behind the proxy.
+    idp.reset().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(token_body("tok", 600)))
+        .mount(&idp)
+        .await;
+    let auth = Authenticator::from_json(&cfg(json!({"tokenUrl": format!("{}/token", idp.uri())})))
+        .unwrap();
+    auth.metadata().await.unwrap();
+    assert!(idp.received_requests().await.unwrap().iter().all(proxied));
+}
