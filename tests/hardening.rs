@@ -55,18 +55,28 @@ async fn requests_to(server: &MockServer, p: &str) -> usize {
 }
 
 async fn grant_requests(server: &MockServer, grant: &str) -> usize {
-    let needle = format!("grant_type={}", urlencode(grant));
-    server
-        .received_requests()
-        .await
-        .unwrap_or_default()
-        .iter()
-        .filter(|r: &&Request| String::from_utf8_lossy(&r.body).contains(&needle))
-        .count()
+    common::requests_containing(server, &grant_fragment(grant)).await
 }
 
-fn urlencode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+fn grant_fragment(grant: &str) -> String {
+    let encoded: String = url::form_urlencoded::byte_serialize(grant.as_bytes()).collect();
+    format!("grant_type={encoded}")
+}
+
+/// Answer the first `POST /token` on `server` with `first`, every later one with `then`.
+async fn mount_token_answers(server: &MockServer, first: ResponseTemplate, then: ResponseTemplate) {
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(first)
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(then)
+        .mount(server)
+        .await;
 }
 
 /// A JWT with `claims`, unsigned: enough for the library's `exp` reading.
@@ -85,20 +95,14 @@ fn a_refusing_idp_sees_one_request_per_backoff_step_whatever_the_call_rate() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let server = rt.block_on(async {
         let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path("/token"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(token_body("tok-1", 4)))
-            .up_to_n_times(1)
-            .with_priority(1)
-            .mount(&server)
-            .await;
-        Mock::given(method("POST"))
-            .and(path("/token"))
-            .respond_with(ResponseTemplate::new(401).set_body_json(
+        mount_token_answers(
+            &server,
+            ResponseTemplate::new(200).set_body_json(token_body("tok-1", 4)),
+            ResponseTemplate::new(401).set_body_json(
                 json!({"error": "invalid_client", "error_description": "client disabled"}),
-            ))
-            .mount(&server)
-            .await;
+            ),
+        )
+        .await;
         server
     });
     let auth = Arc::new(Authenticator::from_json(&cc_config(&server, json!({}))).unwrap());
@@ -157,18 +161,12 @@ async fn an_overflowing_expires_in_or_exp_never_wedges() {
         ),
     ] {
         let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path("/token"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(body))
-            .up_to_n_times(1)
-            .with_priority(1)
-            .mount(&server)
-            .await;
-        Mock::given(method("POST"))
-            .and(path("/token"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(token_body("tok-2", 600)))
-            .mount(&server)
-            .await;
+        mount_token_answers(
+            &server,
+            ResponseTemplate::new(200).set_body_json(body),
+            ResponseTemplate::new(200).set_body_json(token_body("tok-2", 600)),
+        )
+        .await;
         let auth = Authenticator::from_json(&cc_config(&server, json!({}))).unwrap();
         // Whatever the first answer gives (a token with a bounded lifetime, or an error), the
         // next forced refresh reaches the (fixed) IdP and succeeds.
@@ -355,11 +353,8 @@ async fn an_abandoned_device_login_stops_polling() {
         }
     });
     // Wait for polling to start, then walk away.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while grant_requests(&server, "urn:ietf:params:oauth:grant-type:device_code").await == 0 {
-        assert!(Instant::now() < deadline, "polling never started");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let device_grant = grant_fragment("urn:ietf:params:oauth:grant-type:device_code");
+    common::wait_for_requests(&server, &device_grant, 1, "polling never started").await;
     cancel.cancel();
     let e = call.await.unwrap().unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Cancelled, "{e}");
@@ -462,11 +457,13 @@ async fn an_expired_caller_does_not_join_a_background_refresh_that_cannot_log_in
     assert_eq!(first.get("authorization"), Some("Bearer tok-short"));
     let expires = first.expires_at().unwrap();
     // Wait for the background refresh to be on the wire, then for expiry.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while grant_requests(&server, "refresh_token").await == 0 {
-        assert!(Instant::now() < deadline, "no background refresh");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    common::wait_for_requests(
+        &server,
+        "grant_type=refresh_token",
+        1,
+        "no background refresh",
+    )
+    .await;
     while SystemTime::now() < expires + Duration::from_millis(100) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -483,22 +480,14 @@ async fn an_expired_caller_does_not_join_a_background_refresh_that_cannot_log_in
 async fn a_forced_refresh_joining_a_background_one_still_renews_the_proxy_token() {
     let server = MockServer::start().await;
     // An 8-second token first (refreshed 3-4 s before expiry), then slow answers.
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(token_body("tok-1", 8)))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(token_body("tok-n", 600))
-                .set_delay(Duration::from_secs(4)),
-        )
-        .mount(&server)
-        .await;
+    mount_token_answers(
+        &server,
+        ResponseTemplate::new(200).set_body_json(token_body("tok-1", 8)),
+        ResponseTemplate::new(200)
+            .set_body_json(token_body("tok-n", 600))
+            .set_delay(Duration::from_secs(4)),
+    )
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let counter = dir.path().join("n");
     let script = format!(
@@ -512,11 +501,13 @@ async fn a_forced_refresh_joining_a_background_one_still_renews_the_proxy_token(
     .unwrap();
     let first = auth.metadata().await.unwrap();
     assert_eq!(first.get("proxy-authorization"), Some("Bearer proxy-1"));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while requests_to(&server, "/token").await < 2 {
-        assert!(Instant::now() < deadline, "no background refresh");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    common::wait_for_requests(
+        &server,
+        "grant_type=client_credentials",
+        2,
+        "no background refresh",
+    )
+    .await;
     // The server rejected a call: a forced refresh, while the background one is in flight.
     auth.refresh().await.unwrap();
     let md = auth.metadata().await.unwrap();

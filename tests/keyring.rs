@@ -309,17 +309,7 @@ async fn a_refused_refresh_token_does_not_purge_a_newer_login_from_another_proce
         let auth = auth.clone();
         async move { auth.refresh().await }
     });
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while server
-        .received_requests()
-        .await
-        .unwrap_or_default()
-        .iter()
-        .all(|r| !String::from_utf8_lossy(&r.body).contains("grant_type=refresh_token"))
-    {
-        assert!(std::time::Instant::now() < deadline, "no refresh request");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    common::wait_for_requests(&server, "grant_type=refresh_token", 1, "no refresh request").await;
     // pyflyte logs in meanwhile and stores its tokens.
     tokio::task::spawn_blocking({
         let service = service.clone();

@@ -1504,6 +1504,61 @@ static void *invalidate_worker(void *arg) {
     return NULL;
 }
 
+/* Run `child(arg)` in a forked child process (its answer: nonzero = success) and return that
+ * answer, or 0 if the child could not report. The child reports through a pipe, not its exit
+ * status: under valgrind the child's exit status is valgrind's verdict on the heap it
+ * inherited from the parent. A child waiting on something of the parent's (its runtime, a
+ * lock held by one of its threads) waits forever: an alarm turns that hang into a failure. */
+static int in_forked_child(int (*child)(void *), void *arg) {
+    int report[2];
+    if (pipe(report) != 0)
+        return 0;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(report[0]);
+        alarm(60);
+        char verdict = child(arg) ? 'y' : 'n';
+        ssize_t written = write(report[1], &verdict, 1);
+        _exit(written == 1 ? 0 : 1);
+    }
+    close(report[1]);
+    char verdict = 0;
+    int reported = pid > 0 && read(report[0], &verdict, 1) == 1;
+    close(report[0]);
+    int status = 0;
+    if (pid > 0)
+        waitpid(pid, &status, 0);
+    return reported && verdict == 'y';
+}
+
+static int refresh_then_fetch(void *arg) {
+    flyteauth_authenticator *a = arg;
+    /* A refresh needs the network: a new runtime and a new HTTP client in the child. */
+    flyteauth_error *err = NULL;
+    int ok = flyteauth_authenticator_refresh(a, &err) == FLYTEAUTH_OK;
+    if (!ok)
+        fprintf(stderr, "fork child: refresh failed: %s\n", flyteauth_error_message(err));
+    flyteauth_error_free(err);
+    flyteauth_metadata *m = NULL;
+    ok = ok && flyteauth_authenticator_fetch_metadata(a, &m, NULL) == FLYTEAUTH_OK &&
+         flyteauth_metadata_len(m) == 1;
+    flyteauth_metadata_free(m);
+    return ok;
+}
+
+static int fetch_with_proxy_token(void *arg) {
+    flyteauth_metadata *m = NULL;
+    flyteauth_error *err = NULL;
+    int ok = flyteauth_authenticator_fetch_metadata(arg, &m, &err) == FLYTEAUTH_OK &&
+             flyteauth_metadata_len(m) == 2;
+    if (err != NULL)
+        fprintf(stderr, "fork child: %s\n", flyteauth_error_message(err));
+    flyteauth_error_free(err);
+    flyteauth_metadata_free(m);
+    return ok;
+}
+
 static void test_fork(void) {
     /* After fork(), the child gets a working library: its own runtime and connection pool
      * (the parent's threads do not exist in the child), and the parent keeps working. */
@@ -1520,39 +1575,7 @@ static void test_fork(void) {
     flyteauth_metadata *md = NULL;
     CHECK_STATUS(flyteauth_authenticator_fetch_metadata(a, &md, NULL), FLYTEAUTH_OK);
     flyteauth_metadata_free(md);
-    /* The child reports through a pipe, not its exit status: under valgrind the child's exit
-     * status is valgrind's verdict on the heap it inherited from the parent. */
-    int report[2];
-    CHECK(pipe(report) == 0);
-    fflush(NULL);
-    pid_t child = fork();
-    if (child == 0) {
-        close(report[0]);
-        /* Without fork support the child would wait forever on the parent's runtime: the
-         * alarm turns that hang into a failure. */
-        alarm(30);
-        /* A refresh needs the network: a new runtime and a new HTTP client in the child. */
-        flyteauth_error *cerr = NULL;
-        int ok = flyteauth_authenticator_refresh(a, &cerr) == FLYTEAUTH_OK;
-        if (!ok)
-            fprintf(stderr, "fork child: refresh failed: %s\n", flyteauth_error_message(cerr));
-        flyteauth_error_free(cerr);
-        flyteauth_metadata *m = NULL;
-        ok = ok && flyteauth_authenticator_fetch_metadata(a, &m, NULL) == FLYTEAUTH_OK &&
-             flyteauth_metadata_len(m) == 1;
-        flyteauth_metadata_free(m);
-        char verdict = ok ? 'y' : 'n';
-        ssize_t written = write(report[1], &verdict, 1);
-        _exit(written == 1 ? 0 : 1);
-    }
-    close(report[1]);
-    CHECK(child > 0);
-    char verdict = 0;
-    CHECK_INT_EQ((int)read(report[0], &verdict, 1), 1);
-    CHECK_INT_EQ(verdict, 'y');
-    close(report[0]);
-    int status = 0;
-    CHECK(waitpid(child, &status, 0) == child);
+    CHECK(in_forked_child(refresh_then_fetch, a));
     CHECK_STATUS(flyteauth_authenticator_refresh(a, NULL), FLYTEAUTH_OK);
     flyteauth_authenticator_free(a);
 }
@@ -1594,35 +1617,7 @@ static void test_fork_mid_refresh(void) {
     for (int i = 0; i < 600 && access(started, F_OK) != 0; i++)
         sleep_ms(100);
     CHECK(access(started, F_OK) == 0);
-    int report[2];
-    CHECK(pipe(report) == 0);
-    fflush(NULL);
-    pid_t child = fork();
-    if (child == 0) {
-        close(report[0]);
-        /* A child waiting on the parent's discovery fetch or command lock waits forever:
-         * the alarm turns that hang into a failure. */
-        alarm(60);
-        flyteauth_metadata *m = NULL;
-        flyteauth_error *cerr = NULL;
-        int ok = flyteauth_authenticator_fetch_metadata(a, &m, &cerr) == FLYTEAUTH_OK &&
-                 flyteauth_metadata_len(m) == 2;
-        if (cerr != NULL)
-            fprintf(stderr, "fork child: %s\n", flyteauth_error_message(cerr));
-        flyteauth_error_free(cerr);
-        flyteauth_metadata_free(m);
-        char verdict = ok ? 'y' : 'n';
-        ssize_t written = write(report[1], &verdict, 1);
-        _exit(written == 1 ? 0 : 1);
-    }
-    close(report[1]);
-    CHECK(child > 0);
-    char verdict = 0;
-    CHECK_INT_EQ((int)read(report[0], &verdict, 1), 1);
-    CHECK_INT_EQ(verdict, 'y');
-    close(report[0]);
-    int status = 0;
-    CHECK(waitpid(child, &status, 0) == child);
+    CHECK(in_forked_child(fetch_with_proxy_token, a));
     void *joined = NULL;
     CHECK(pthread_join(t, &joined) == 0);
     CHECK(joined == a);

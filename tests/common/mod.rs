@@ -311,3 +311,30 @@ pub async fn mount_device_login(server: &wiremock::MockServer, interval: serde_j
         .mount(server)
         .await;
 }
+
+/// How many requests `server` received whose body contains `fragment` (e.g.
+/// `grant_type=refresh_token`).
+pub async fn requests_containing(server: &wiremock::MockServer, fragment: &str) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| String::from_utf8_lossy(&r.body).contains(fragment))
+        .count()
+}
+
+/// Wait until `server` has received `count` requests whose body contains `fragment`; a
+/// generous bound (60 s) turns a hang into a failure that says `what` never happened.
+pub async fn wait_for_requests(
+    server: &wiremock::MockServer,
+    fragment: &str,
+    count: usize,
+    what: &str,
+) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while requests_containing(server, fragment).await < count {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
