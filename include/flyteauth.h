@@ -29,7 +29,9 @@
  *   flyteauth_error_free. Errors are objects, never thread-local state. No message contains
  *   a secret, a token or an authorization code.
  * - NULL or non-UTF-8 arguments return FLYTEAUTH_ERR_INVALID_ARGUMENT with a message naming
- *   the argument. No panic crosses the boundary: a bug returns FLYTEAUTH_ERR_INTERNAL.
+ *   the argument.
+ * - No panic crosses the boundary, from any function: a bug returns FLYTEAUTH_ERR_INTERNAL,
+ *   or, from a function that returns no status, NULL, 0 or nothing.
  * - Every object handed out has exactly one release function; all accept NULL.
  *
  * Ownership: flyteauth_authenticator (flyteauth_authenticator_free), flyteauth_metadata

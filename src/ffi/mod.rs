@@ -1,10 +1,13 @@
 //! The C ABI (v1). The only place with `extern "C"`, raw pointers and `unsafe`.
 //!
-//! Every export has the same shape: it checks its pointers, clears its out-parameters, runs
-//! its body inside a panic boundary (a caught panic becomes `FLYTEAUTH_ERR_INTERNAL`) and
-//! returns a status. Details of a failure travel in an owned `flyteauth_error` object, never
-//! in thread-local state, because Go goroutines and Java virtual threads move between OS
-//! threads.
+//! Every export has the same shape: its whole body, pointer checks included, runs inside the
+//! panic boundary, `status_boundary(err, || ...)` for an export that returns a status and
+//! `boundary(on_panic, || ...)` for any other (`tests/ffi_boundary.rs` checks that each
+//! `extern "C"` function starts so). The body checks its pointers, clears its
+//! out-parameters, and does the work. A caught panic becomes `FLYTEAUTH_ERR_INTERNAL`, or
+//! NULL, 0 or nothing where no status is returned. Details of a failure travel in an owned
+//! `flyteauth_error` object, never in thread-local state, because Go goroutines and Java
+//! virtual threads move between OS threads.
 
 #![allow(non_camel_case_types)]
 
@@ -150,25 +153,58 @@ fn fail(err: *mut *mut flyteauth_error, e: Error) -> flyteauth_status {
     status
 }
 
-/// Run `body` in a panic boundary; `*err` is cleared first and set on failure.
-fn boundary(
+/// The panic boundary. Every export runs its whole body inside it (exports that return a
+/// status through [`status_boundary`], which is built on it), so no panic unwinds into the
+/// caller: unwinding out of an `extern "C"` function aborts the host process. A caught panic
+/// makes the export return `on_panic`, its documented "nothing" value: NULL for a pointer, 0
+/// for a length, a flag or a time, nothing for a release function.
+///
+/// `catch_unwind` costs nothing until something panics, so the hot-path accessors pay
+/// nothing for it. The one `AssertUnwindSafe` of the module is here: after a panic the export
+/// returns at once and touches none of the state the body may have left half-updated.
+fn boundary<T>(on_panic: T, body: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or(on_panic)
+}
+
+/// The panic boundary of an export that returns a status: `*err` (when non-NULL) is cleared
+/// first and set on failure; a caught panic is `FLYTEAUTH_ERR_INTERNAL`, with an error object
+/// saying so.
+fn status_boundary(
     err: *mut *mut flyteauth_error,
     body: impl FnOnce() -> Result<(), Error>,
 ) -> flyteauth_status {
-    if !err.is_null() {
-        set_out(err, ptr::null_mut());
-    }
-    match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(Ok(())) => FLYTEAUTH_OK,
-        Ok(Err(e)) => fail(err, e),
-        Err(_) => fail(
-            err,
-            Error::new(
-                ErrorKind::Internal,
-                "a panic was caught at the C boundary (a bug in flyteauth)",
+    // The outer boundary covers the bookkeeping too (building the error object runs the
+    // error's `Display`); if that panics, `*err` stays NULL.
+    boundary(FLYTEAUTH_ERR_INTERNAL, || {
+        if !err.is_null() {
+            set_out(err, ptr::null_mut());
+        }
+        // `None`: `body` panicked.
+        match boundary(None, || Some(body())) {
+            Some(Ok(())) => FLYTEAUTH_OK,
+            Some(Err(e)) => fail(err, e),
+            None => fail(
+                err,
+                Error::new(
+                    ErrorKind::Internal,
+                    "a panic was caught at the C boundary (a bug in flyteauth)",
+                ),
             ),
-        ),
+        }
+    })
+}
+
+/// Check a required out-parameter and set it to NULL, the value it keeps unless the call
+/// succeeds.
+fn clear_out<T>(out: *mut *mut T) -> Result<(), Error> {
+    if out.is_null() {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            "argument `out` is NULL",
+        ));
     }
+    set_out(out, ptr::null_mut());
+    Ok(())
 }
 
 /// Read a required C string argument.
@@ -239,54 +275,76 @@ fn call_options(timeout_ms: u64, cancel: *const flyteauth_cancel) -> CallOptions
 fn put_authenticator(
     out: *mut *mut flyteauth_authenticator,
     make: impl FnOnce() -> Result<Authenticator, Error>,
-    err: *mut *mut flyteauth_error,
-) -> flyteauth_status {
-    if out.is_null() {
-        return boundary(err, || {
-            Err(Error::new(
-                ErrorKind::InvalidArgument,
-                "argument `out` is NULL",
-            ))
-        });
-    }
-    set_out(out, ptr::null_mut());
-    boundary(err, || {
-        let a = make()?;
-        set_out(
-            out,
-            Box::into_raw(Box::new(a)).cast::<flyteauth_authenticator>(),
-        );
-        Ok(())
-    })
+) -> Result<(), Error> {
+    clear_out(out)?;
+    let a = make()?;
+    set_out(
+        out,
+        Box::into_raw(Box::new(a)).cast::<flyteauth_authenticator>(),
+    );
+    Ok(())
+}
+
+/// The body of `flyteauth_authenticator_fetch_metadata(_ex)`.
+fn fetch_metadata(
+    a: *mut flyteauth_authenticator,
+    timeout_ms: u64,
+    cancel: *const flyteauth_cancel,
+    out: *mut *mut flyteauth_metadata,
+) -> Result<(), Error> {
+    clear_out(out)?;
+    let auth = authenticator(a)?;
+    let m = auth.metadata_blocking_with(&call_options(timeout_ms, cancel))?;
+    set_out(
+        out,
+        Arc::into_raw(m).cast_mut().cast::<flyteauth_metadata>(),
+    );
+    Ok(())
+}
+
+/// The body of `flyteauth_authenticator_invalidate(_ex)`.
+fn invalidate(
+    a: *mut flyteauth_authenticator,
+    rejected_value: *const c_char,
+    timeout_ms: u64,
+    cancel: *const flyteauth_cancel,
+) -> Result<(), Error> {
+    let auth = authenticator(a)?;
+    let rejected = read_str(rejected_value, "rejected_value")?;
+    auth.invalidate_blocking_with(rejected, &call_options(timeout_ms, cancel))
 }
 
 /// The library version, e.g. `"0.1.0"`. A static string: do not free it.
 #[no_mangle]
 pub extern "C" fn flyteauth_version() -> *const c_char {
-    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+    boundary(ptr::null(), || {
+        concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+    })
 }
 
 /// A short, static, human-readable name for a status code (e.g. `"authentication error"`);
 /// `"unknown status"` for a number that is not a `flyteauth_status`. Do not free it.
 #[no_mangle]
 pub extern "C" fn flyteauth_status_str(status: c_int) -> *const c_char {
-    let s: &'static str = match status {
-        0 => "ok\0",
-        1 => "invalid argument\0",
-        2 => "configuration error\0",
-        3 => "discovery error\0",
-        4 => "authentication error\0",
-        5 => "network error\0",
-        6 => "timeout\0",
-        7 => "command error\0",
-        8 => "cancelled\0",
-        9 => "internal error\0",
-        10 => "protocol error\0",
-        11 => "unsupported\0",
-        12 => "login required\0",
-        _ => "unknown status\0",
-    };
-    s.as_ptr().cast()
+    boundary(ptr::null(), || {
+        let s: &'static str = match status {
+            0 => "ok\0",
+            1 => "invalid argument\0",
+            2 => "configuration error\0",
+            3 => "discovery error\0",
+            4 => "authentication error\0",
+            5 => "network error\0",
+            6 => "timeout\0",
+            7 => "command error\0",
+            8 => "cancelled\0",
+            9 => "internal error\0",
+            10 => "protocol error\0",
+            11 => "unsupported\0",
+            12 => "login required\0",
+            _ => "unknown status\0",
+        };
+        s.as_ptr().cast()
+    })
 }
 
 /// Create an authenticator from a JSON object with the `admin:` keys of Flyte's
@@ -310,11 +368,11 @@ pub extern "C" fn flyteauth_authenticator_new(
     out: *mut *mut flyteauth_authenticator,
     err: *mut *mut flyteauth_error,
 ) -> flyteauth_status {
-    put_authenticator(
-        out,
-        || Authenticator::from_json(read_str(config_json, "config_json")?),
-        err,
-    )
+    status_boundary(err, || {
+        put_authenticator(out, || {
+            Authenticator::from_json(read_str(config_json, "config_json")?)
+        })
+    })
 }
 
 /// Create an authenticator from Flyte's `config.yaml` (its `admin:` section) and the
@@ -329,32 +387,30 @@ pub extern "C" fn flyteauth_authenticator_from_flyte_config(
     out: *mut *mut flyteauth_authenticator,
     err: *mut *mut flyteauth_error,
 ) -> flyteauth_status {
-    put_authenticator(
-        out,
-        || {
+    status_boundary(err, || {
+        put_authenticator(out, || {
             let path = if path.is_null() {
                 None
             } else {
                 Some(Path::new(read_str(path, "path")?))
             };
             Authenticator::from_flyte_config(path)
-        },
-        err,
-    )
+        })
+    })
 }
 
 /// Release an authenticator. NULL is a no-op. Must be the last call on `a`: no other call on
 /// it may be running or start afterwards. Metadata obtained from it stays valid.
 #[no_mangle]
 pub extern "C" fn flyteauth_authenticator_free(a: *mut flyteauth_authenticator) {
-    if a.is_null() {
-        return;
-    }
-    let _ = catch_unwind(|| {
+    boundary((), || {
+        if a.is_null() {
+            return;
+        }
         // SAFETY: non-NULL `a` came from `Box::into_raw(Box<Authenticator>)` in this library and
         // is freed exactly once (contract).
         drop(unsafe { Box::from_raw(a.cast::<Authenticator>()) });
-    });
+    })
 }
 
 /// Get the headers for a call: the auth header (key from `authorizationHeader`, else the
@@ -375,7 +431,7 @@ pub extern "C" fn flyteauth_authenticator_fetch_metadata(
     out: *mut *mut flyteauth_metadata,
     err: *mut *mut flyteauth_error,
 ) -> flyteauth_status {
-    flyteauth_authenticator_fetch_metadata_ex(a, 0, ptr::null(), out, err)
+    status_boundary(err, || fetch_metadata(a, 0, ptr::null(), out))
 }
 
 /// `flyteauth_authenticator_fetch_metadata` with a bound and a cancel signal:
@@ -394,24 +450,7 @@ pub extern "C" fn flyteauth_authenticator_fetch_metadata_ex(
     out: *mut *mut flyteauth_metadata,
     err: *mut *mut flyteauth_error,
 ) -> flyteauth_status {
-    if out.is_null() {
-        return boundary(err, || {
-            Err(Error::new(
-                ErrorKind::InvalidArgument,
-                "argument `out` is NULL",
-            ))
-        });
-    }
-    set_out(out, ptr::null_mut());
-    boundary(err, || {
-        let auth = authenticator(a)?;
-        let m = auth.metadata_blocking_with(&call_options(timeout_ms, cancel))?;
-        set_out(
-            out,
-            Arc::into_raw(m).cast_mut().cast::<flyteauth_metadata>(),
-        );
-        Ok(())
-    })
+    status_boundary(err, || fetch_metadata(a, timeout_ms, cancel, out))
 }
 
 /// The non-blocking form of `flyteauth_authenticator_fetch_metadata`: when the current
@@ -425,23 +464,24 @@ pub extern "C" fn flyteauth_authenticator_try_fetch_metadata(
     a: *mut flyteauth_authenticator,
     out: *mut *mut flyteauth_metadata,
 ) -> c_int {
-    if out.is_null() {
-        return 0;
-    }
-    set_out(out, ptr::null_mut());
-    let usable = catch_unwind(AssertUnwindSafe(|| {
-        authenticator(a).ok()?.usable_metadata()
-    }));
-    match usable {
-        Ok(Some(m)) => {
-            set_out(
-                out,
-                Arc::into_raw(m).cast_mut().cast::<flyteauth_metadata>(),
-            );
-            1
+    boundary(0, || {
+        if clear_out(out).is_err() {
+            return 0;
         }
-        _ => 0,
-    }
+        match authenticator(a)
+            .ok()
+            .and_then(Authenticator::usable_metadata)
+        {
+            Some(m) => {
+                set_out(
+                    out,
+                    Arc::into_raw(m).cast_mut().cast::<flyteauth_metadata>(),
+                );
+                1
+            }
+            None => 0,
+        }
+    })
 }
 
 /// Whether `m` (obtained from `a`) is still `a`'s current metadata and fresh: 1 if so, 0 if
@@ -455,17 +495,16 @@ pub extern "C" fn flyteauth_authenticator_metadata_is_current(
     a: *const flyteauth_authenticator,
     m: *const flyteauth_metadata,
 ) -> c_int {
-    let current = catch_unwind(AssertUnwindSafe(|| match (authenticator(a), metadata(m)) {
-        (Ok(auth), Some(m)) => auth.is_current(m),
-        _ => false,
-    }));
-    c_int::from(current.unwrap_or(false))
+    boundary(0, || match (authenticator(a), metadata(m)) {
+        (Ok(auth), Some(m)) => c_int::from(auth.is_current(m)),
+        _ => 0,
+    })
 }
 
 /// The number of headers in `m` (0 when `m` is NULL).
 #[no_mangle]
 pub extern "C" fn flyteauth_metadata_len(m: *const flyteauth_metadata) -> usize {
-    metadata(m).map_or(0, Metadata::len)
+    boundary(0, || metadata(m).map_or(0, Metadata::len))
 }
 
 /// The key of header `i` (lowercase, NUL-terminated), or NULL when `m` is NULL or `i` is out of
@@ -474,7 +513,9 @@ pub extern "C" fn flyteauth_metadata_len(m: *const flyteauth_metadata) -> usize 
 /// it); `proxy-authorization`, when configured, comes after it.
 #[no_mangle]
 pub extern "C" fn flyteauth_metadata_key(m: *const flyteauth_metadata, i: usize) -> *const c_char {
-    metadata(m).map_or(ptr::null(), |m| m.key_ptr(i))
+    boundary(ptr::null(), || {
+        metadata(m).map_or(ptr::null(), |m| m.key_ptr(i))
+    })
 }
 
 /// The value of header `i` (NUL-terminated), or NULL when `m` is NULL or `i` is out of range.
@@ -484,19 +525,23 @@ pub extern "C" fn flyteauth_metadata_value(
     m: *const flyteauth_metadata,
     i: usize,
 ) -> *const c_char {
-    metadata(m).map_or(ptr::null(), |m| m.value_ptr(i))
+    boundary(ptr::null(), || {
+        metadata(m).map_or(ptr::null(), |m| m.value_ptr(i))
+    })
 }
 
 /// Release metadata. NULL is a no-op. Call once per metadata obtained.
 #[no_mangle]
 pub extern "C" fn flyteauth_metadata_free(m: *mut flyteauth_metadata) {
-    if m.is_null() {
-        return;
-    }
-    // SAFETY: non-NULL `m` came from `Arc::into_raw(Arc<Metadata>)` in
-    // `flyteauth_authenticator_fetch_metadata_ex` or `_try_fetch_metadata` and is released
-    // exactly once (contract).
-    drop(unsafe { Arc::from_raw(m.cast_const().cast::<Metadata>()) });
+    boundary((), || {
+        if m.is_null() {
+            return;
+        }
+        // SAFETY: non-NULL `m` came from `Arc::into_raw(Arc<Metadata>)` in
+        // `fetch_metadata` or `flyteauth_authenticator_try_fetch_metadata` and is released
+        // exactly once (contract).
+        drop(unsafe { Arc::from_raw(m.cast_const().cast::<Metadata>()) });
+    })
 }
 
 /// Get new credentials now, e.g. after the server answered UNAUTHENTICATED / 401. Concurrent
@@ -509,7 +554,9 @@ pub extern "C" fn flyteauth_authenticator_refresh(
     a: *mut flyteauth_authenticator,
     err: *mut *mut flyteauth_error,
 ) -> flyteauth_status {
-    flyteauth_authenticator_refresh_ex(a, 0, ptr::null(), err)
+    status_boundary(err, || {
+        authenticator(a)?.refresh_blocking_with(&call_options(0, ptr::null()))
+    })
 }
 
 /// `flyteauth_authenticator_refresh` with a bound (`timeout_ms`, 0: none) and a cancel signal
@@ -521,7 +568,7 @@ pub extern "C" fn flyteauth_authenticator_refresh_ex(
     cancel: *const flyteauth_cancel,
     err: *mut *mut flyteauth_error,
 ) -> flyteauth_status {
-    boundary(err, || {
+    status_boundary(err, || {
         authenticator(a)?.refresh_blocking_with(&call_options(timeout_ms, cancel))
     })
 }
@@ -539,7 +586,7 @@ pub extern "C" fn flyteauth_authenticator_invalidate(
     rejected_value: *const c_char,
     err: *mut *mut flyteauth_error,
 ) -> flyteauth_status {
-    flyteauth_authenticator_invalidate_ex(a, rejected_value, 0, ptr::null(), err)
+    status_boundary(err, || invalidate(a, rejected_value, 0, ptr::null()))
 }
 
 /// `flyteauth_authenticator_invalidate` with a bound (`timeout_ms`, 0: none) and a cancel
@@ -552,19 +599,17 @@ pub extern "C" fn flyteauth_authenticator_invalidate_ex(
     cancel: *const flyteauth_cancel,
     err: *mut *mut flyteauth_error,
 ) -> flyteauth_status {
-    boundary(err, || {
-        let auth = authenticator(a)?;
-        let rejected = read_str(rejected_value, "rejected_value")?;
-        auth.invalidate_blocking_with(rejected, &call_options(timeout_ms, cancel))
-    })
+    status_boundary(err, || invalidate(a, rejected_value, timeout_ms, cancel))
 }
 
 /// A new cancellation signal, not cancelled. Release it with `flyteauth_cancel_free`.
 #[no_mangle]
 pub extern "C" fn flyteauth_cancel_new() -> *mut flyteauth_cancel {
-    Arc::into_raw(Arc::new(CancelToken::new()))
-        .cast_mut()
-        .cast::<flyteauth_cancel>()
+    boundary(ptr::null_mut(), || {
+        Arc::into_raw(Arc::new(CancelToken::new()))
+            .cast_mut()
+            .cast::<flyteauth_cancel>()
+    })
 }
 
 /// Cancel: every `*_ex` call waiting with `c` returns `FLYTEAUTH_ERR_CANCELLED` promptly, and
@@ -573,22 +618,27 @@ pub extern "C" fn flyteauth_cancel_new() -> *mut flyteauth_cancel {
 /// Safe from any thread, any number of times. NULL is a no-op.
 #[no_mangle]
 pub extern "C" fn flyteauth_cancel_cancel(c: *const flyteauth_cancel) {
-    // SAFETY: a non-NULL `c` came from `flyteauth_cancel_new` and has not been freed (contract).
-    if let Some(token) = unsafe { c.cast::<CancelToken>().as_ref() } {
-        token.cancel();
-    }
+    boundary((), || {
+        // SAFETY: a non-NULL `c` came from `flyteauth_cancel_new` and has not been freed
+        // (contract).
+        if let Some(token) = unsafe { c.cast::<CancelToken>().as_ref() } {
+            token.cancel();
+        }
+    })
 }
 
 /// Release a cancellation signal. NULL is a no-op. Must not be called while a call that was
 /// given `c` may still be running.
 #[no_mangle]
 pub extern "C" fn flyteauth_cancel_free(c: *mut flyteauth_cancel) {
-    if c.is_null() {
-        return;
-    }
-    // SAFETY: non-NULL `c` came from `Arc::into_raw` in `flyteauth_cancel_new` and is released
-    // exactly once (contract).
-    drop(unsafe { Arc::from_raw(c.cast_const().cast::<CancelToken>()) });
+    boundary((), || {
+        if c.is_null() {
+            return;
+        }
+        // SAFETY: non-NULL `c` came from `Arc::into_raw` in `flyteauth_cancel_new` and is
+        // released exactly once (contract).
+        drop(unsafe { Arc::from_raw(c.cast_const().cast::<CancelToken>()) });
+    })
 }
 
 /// What a login prompt asks the person to do.
@@ -620,20 +670,21 @@ pub type flyteauth_prompt_callback = Option<
 /// e.g. grpc-go's `RequireTransportSecurity`.
 #[no_mangle]
 pub extern "C" fn flyteauth_authenticator_insecure(a: *const flyteauth_authenticator) -> c_int {
-    let insecure = catch_unwind(AssertUnwindSafe(|| {
-        authenticator(a).is_ok_and(|a| a.config().insecure)
-    }));
-    c_int::from(insecure.unwrap_or(false))
+    boundary(0, || {
+        c_int::from(authenticator(a).is_ok_and(|a| a.config().insecure))
+    })
 }
 
 /// When the token in `m` expires, in milliseconds since the Unix epoch; 0 when unknown (an
 /// opaque token without `expires_in`, or a command token) or when `m` is NULL.
 #[no_mangle]
 pub extern "C" fn flyteauth_metadata_expires_at_ms(m: *const flyteauth_metadata) -> i64 {
-    metadata(m)
-        .and_then(Metadata::expires_at)
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    boundary(0, || {
+        metadata(m)
+            .and_then(Metadata::expires_at)
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    })
 }
 
 /// Releases a host's `user_data` once the library no longer needs it.
@@ -712,7 +763,7 @@ pub extern "C" fn flyteauth_authenticator_set_prompt_callback(
     release: flyteauth_release_callback,
     err: *mut *mut flyteauth_error,
 ) -> flyteauth_status {
-    boundary(err, || {
+    status_boundary(err, || {
         let auth = authenticator(a)?;
         let Some(callback) = callback else {
             auth.set_prompt_callback(None);
@@ -740,7 +791,7 @@ pub extern "C" fn flyteauth_authenticator_set_interactive(
     interactive: c_int,
     err: *mut *mut flyteauth_error,
 ) -> flyteauth_status {
-    boundary(err, || {
+    status_boundary(err, || {
         authenticator(a)?.set_interactive(interactive != 0);
         Ok(())
     })
@@ -749,7 +800,9 @@ pub extern "C" fn flyteauth_authenticator_set_interactive(
 /// The status code of `e` (`FLYTEAUTH_ERR_INVALID_ARGUMENT` when `e` is NULL).
 #[no_mangle]
 pub extern "C" fn flyteauth_error_code(e: *const flyteauth_error) -> flyteauth_status {
-    error_box(e).map_or(FLYTEAUTH_ERR_INVALID_ARGUMENT, |b| b.status)
+    boundary(FLYTEAUTH_ERR_INTERNAL, || {
+        error_box(e).map_or(FLYTEAUTH_ERR_INVALID_ARGUMENT, |b| b.status)
+    })
 }
 
 /// The message of `e` (NUL-terminated UTF-8, e.g. `"authentication error: POST
@@ -757,22 +810,26 @@ pub extern "C" fn flyteauth_error_code(e: *const flyteauth_error) -> flyteauth_s
 /// Never contains a secret or a token. Owned by `e`; NULL when `e` is NULL.
 #[no_mangle]
 pub extern "C" fn flyteauth_error_message(e: *const flyteauth_error) -> *const c_char {
-    error_box(e).map_or(ptr::null(), |b| b.message.as_ptr())
+    boundary(ptr::null(), || {
+        error_box(e).map_or(ptr::null(), |b| b.message.as_ptr())
+    })
 }
 
 /// The HTTP status the server answered with, or 0 when no server answered (or `e` is NULL).
 #[no_mangle]
 pub extern "C" fn flyteauth_error_http_status(e: *const flyteauth_error) -> c_int {
-    error_box(e).map_or(0, |b| b.http_status)
+    boundary(0, || error_box(e).map_or(0, |b| b.http_status))
 }
 
 /// The OAuth2 `error` code the server answered with (RFC 6749 §5.2, e.g. `"invalid_client"`),
 /// or NULL if there was none. Owned by `e`.
 #[no_mangle]
 pub extern "C" fn flyteauth_error_oauth_error(e: *const flyteauth_error) -> *const c_char {
-    error_box(e)
-        .and_then(|b| b.oauth_error.as_ref())
-        .map_or(ptr::null(), |s| s.as_ptr())
+    boundary(ptr::null(), || {
+        error_box(e)
+            .and_then(|b| b.oauth_error.as_ref())
+            .map_or(ptr::null(), |s| s.as_ptr())
+    })
 }
 
 /// The OAuth2 `error_description` the server answered with, or NULL if there was none.
@@ -781,20 +838,24 @@ pub extern "C" fn flyteauth_error_oauth_error(e: *const flyteauth_error) -> *con
 pub extern "C" fn flyteauth_error_oauth_error_description(
     e: *const flyteauth_error,
 ) -> *const c_char {
-    error_box(e)
-        .and_then(|b| b.oauth_error_description.as_ref())
-        .map_or(ptr::null(), |s| s.as_ptr())
+    boundary(ptr::null(), || {
+        error_box(e)
+            .and_then(|b| b.oauth_error_description.as_ref())
+            .map_or(ptr::null(), |s| s.as_ptr())
+    })
 }
 
 /// Release an error. NULL is a no-op. Call once per error received.
 #[no_mangle]
 pub extern "C" fn flyteauth_error_free(e: *mut flyteauth_error) {
-    if e.is_null() {
-        return;
-    }
-    // SAFETY: non-NULL `e` came from `Box::into_raw(Box<ErrorBox>)` in `fail` and is released
-    // exactly once (contract).
-    drop(unsafe { Box::from_raw(e.cast::<ErrorBox>()) });
+    boundary((), || {
+        if e.is_null() {
+            return;
+        }
+        // SAFETY: non-NULL `e` came from `Box::into_raw(Box<ErrorBox>)` in `fail` and is
+        // released exactly once (contract).
+        drop(unsafe { Box::from_raw(e.cast::<ErrorBox>()) });
+    })
 }
 
 #[cfg(test)]
@@ -823,5 +884,41 @@ mod tests {
             let name = unsafe { CStr::from_ptr(flyteauth_status_str(number)) };
             assert_eq!(name.to_str().unwrap(), kind.as_str());
         }
+    }
+
+    #[test]
+    fn a_panic_in_a_body_becomes_the_documented_value() {
+        assert_eq!(boundary(7usize, || panic!("test panic")), 7);
+        assert!(boundary(ptr::null::<c_char>(), || panic!("test panic")).is_null());
+        boundary((), || panic!("test panic"));
+
+        let mut err = ptr::null_mut();
+        let status = status_boundary(&mut err, || panic!("test panic"));
+        assert_eq!(status, FLYTEAUTH_ERR_INTERNAL);
+        assert_eq!(flyteauth_error_code(err), FLYTEAUTH_ERR_INTERNAL);
+        // SAFETY: `err` holds an error object, whose message is a NUL-terminated string.
+        let message = unsafe { CStr::from_ptr(flyteauth_error_message(err)) };
+        assert!(message.to_str().unwrap().contains("panic"), "{message:?}");
+        flyteauth_error_free(err);
+
+        let status = status_boundary(ptr::null_mut(), || panic!("test panic"));
+        assert_eq!(status, FLYTEAUTH_ERR_INTERNAL);
+    }
+
+    #[test]
+    fn a_missing_out_parameter_is_an_invalid_argument() {
+        let mut err = ptr::null_mut();
+        let status = flyteauth_authenticator_new(c"{}".as_ptr(), ptr::null_mut(), &mut err);
+        assert_eq!(status, FLYTEAUTH_ERR_INVALID_ARGUMENT);
+        // SAFETY: `err` holds an error object, whose message is a NUL-terminated string.
+        let message = unsafe { CStr::from_ptr(flyteauth_error_message(err)) };
+        assert!(message.to_str().unwrap().contains("`out`"), "{message:?}");
+        flyteauth_error_free(err);
+        let mut m = ptr::NonNull::<flyteauth_metadata>::dangling().as_ptr();
+        assert_eq!(
+            flyteauth_authenticator_try_fetch_metadata(ptr::null_mut(), &mut m),
+            0
+        );
+        assert!(m.is_null(), "cleared on entry");
     }
 }
