@@ -117,6 +117,33 @@ impl Idp {
         self.http("POST", "/_test/refuse-refresh");
     }
 
+    /// Refuse every client-credentials token request (`401 invalid_client`, as if the
+    /// client had been disabled at the IdP) until called with `false`.
+    pub fn refuse_clients(&self, refuse: bool) {
+        self.http(
+            "POST",
+            if refuse {
+                "/_test/refuse-clients"
+            } else {
+                "/_test/accept-clients"
+            },
+        );
+    }
+
+    /// Token requests per wall-clock second since start or the last reset, as
+    /// `(seconds since the epoch, count)` in time order; seconds without a request are absent.
+    pub fn token_requests_by_second(&self) -> Vec<(u64, u64)> {
+        let stats = self.stats();
+        let mut by_second: Vec<(u64, u64)> = stats["token_requests_by_second"]
+            .as_object()
+            .expect("token_requests_by_second in the stats")
+            .iter()
+            .map(|(s, n)| (s.parse().expect("epoch seconds"), n.as_u64().unwrap_or(0)))
+            .collect();
+        by_second.sort_unstable();
+        by_second
+    }
+
     /// A minimal HTTP/1.0 exchange with the fixture's instrumentation routes (test-only; the
     /// library's own requests never go through here).
     fn http(&self, method: &str, path: &str) -> String {
