@@ -14,7 +14,9 @@
 //! and how long after the IdP accepted again each authenticator had a token.
 //!
 //! Environment knobs (defaults in brackets): `FLEET_AUTHENTICATORS` [1000], `FLEET_THREADS`
-//! [16], `FLEET_CALL_INTERVAL_MS` [1000], `FLEET_REFUSE_SECS` [60], `FLEET_AFTER_SECS` [30].
+//! [16], `FLEET_CALL_INTERVAL_MS` [1000], `FLEET_REFUSE_SECS` [60], `FLEET_AFTER_SECS` [90]
+//! (long enough to see every authenticator recover from a backoff that doubled from 1 s
+//! through the minute of refusals: its next step is at most 64 s).
 //! A short run to try it: `FLEET_REFUSE_SECS=5 FLEET_AFTER_SECS=5 cargo bench --bench fleet`.
 //! Without `--bench` (under `cargo test --all-targets`) it makes a smoke run of a few seconds
 //! with 20 authenticators, so the harness cannot rot unnoticed.
@@ -55,7 +57,7 @@ impl Settings {
             threads: num("FLEET_THREADS", 16, 4).max(1) as usize,
             interval: Duration::from_millis(num("FLEET_CALL_INTERVAL_MS", 1000, 500).max(1)),
             refuse: Duration::from_secs(num("FLEET_REFUSE_SECS", 60, 2)),
-            after: Duration::from_secs(num("FLEET_AFTER_SECS", 30, 3)),
+            after: Duration::from_secs(num("FLEET_AFTER_SECS", 90, 3)),
         }
     }
 }

@@ -12,7 +12,7 @@
 #   JMH_ARGS ["-f 1 -wi 3 -i 5"]  JMH arguments for the Java hot path
 #   LATENCY_STORM_SECONDS [20] length of each hot-path-under-rotation run (tests/storm.rs)
 #   FLEET_* (benches/fleet.rs) the fleet simulation: FLEET_AUTHENTICATORS [1000],
-#                             FLEET_REFUSE_SECS [60], FLEET_AFTER_SECS [30], FLEET_THREADS [16],
+#                             FLEET_REFUSE_SECS [60], FLEET_AFTER_SECS [90], FLEET_THREADS [16],
 #                             FLEET_CALL_INTERVAL_MS [1000]
 #   BENCH_PARTS ["hot first storm fleet"]  which parts to run (the report covers what ran);
 #                             `BENCH_PARTS=fleet BENCH_NO_REPORT=1` runs the fleet simulation alone
