@@ -1,7 +1,9 @@
 # flyteauth — build, test, demo, bench. See README.md.
 #
 #   make build    release library (target/release/libflyteauth.{so,a}), header check, pkg-config file
-#   make test     every test: lint, header freshness, Rust unit/integration/fault tests, C tests under valgrind
+#   make test     every test: lint, header freshness, Rust unit/integration/fault tests, the token-expiry
+#                 tests ten times under CPU load, C tests under valgrind
+#   make test-under-load  only the token-expiry tests, ten times while busy loops occupy every core
 #   make demo     build, start the local identity provider, print the header metadata from C, Go and Java
 #   make bench    benchmarks; figures go to docs/PERFORMANCE.md by hand from the printed output
 #   make install  PREFIX=/usr/local (DESTDIR supported): library, header, pkg-config file
@@ -21,7 +23,7 @@ CFLAGS_DEMO := -std=c11 -O2 -Wall -Wextra -Werror -pedantic -I$(ROOT)/include
 
 SHELL       := /bin/bash
 
-.PHONY: pkgconfig build lib header check-header cbindgen fixture lint test test-suites test-rust test-keyring test-c test-go test-java test-pkgconfig \
+.PHONY: pkgconfig build lib header check-header cbindgen fixture lint test test-suites test-rust test-under-load test-keyring test-c test-go test-java test-pkgconfig \
         demo bench install clean fuzz-smoke
 
 build: lib check-header $(RELEASE)/pkgconfig/flyteauth.pc
@@ -79,11 +81,24 @@ test:
 	    bindings/java/target/surefire-reports-ffm bindings/java/target/surefire-reports-jni
 	@echo "make test: all suites passed"
 
-test-suites: lint check-header fixture test-rust test-keyring test-c test-pkgconfig test-go test-java fuzz-smoke
+test-suites: lint check-header fixture test-rust test-under-load test-keyring test-c test-pkgconfig test-go test-java fuzz-smoke
 
 test-rust: fixture
 	$(CARGO) test --all-targets
 	$(CARGO) test --doc
+
+# The tests that time token expiry, UNDER_LOAD_RUNS times while busy loops (`yes`) occupy every
+# core, as on a shared CI machine: the storms of tests/storm.rs (UNDER_LOAD_STORM_SECS each) and
+# the expiry tests of tests/idp.rs and tests/interactive.rs, all at once (scripts/timing-suites).
+# Every run must pass; scripts/under-load prints the pass count and always kills the busy loops.
+# Each run's output is kept in target/under-load (in target/test-logs/under-load under make test).
+UNDER_LOAD_RUNS       ?= 10
+UNDER_LOAD_STORM_SECS ?= 16
+test-under-load: fixture
+	$(CARGO) test --release --no-run --test storm --test idp --test interactive
+	UNDER_LOAD_LOG_DIR=$(or $(FLYTEAUTH_TEST_LOG_DIR),$(ROOT)/target)/under-load UNDER_LOAD_SUMMARY='^storm:' \
+	    FLYTEAUTH_STORM_SECS=$(UNDER_LOAD_STORM_SECS) CARGO=$(CARGO) \
+	    scripts/under-load $(UNDER_LOAD_RUNS) scripts/timing-suites --release
 
 # Python keyring (what pyflyte uses) for the interop tests.
 PYENV := target/pyenv

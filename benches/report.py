@@ -184,8 +184,9 @@ def render(results, storms, args, machine):
     lat = sorted((r for r in results if r.get("kind") == "storm_latency"), key=lambda r: r["threads"])
     if lat:
         w("### Hot-path latency while tokens rotate (flyteauth, Rust)\n")
+        ttl = lat[0].get("ttl_s", 2)
         w("tests/storm.rs under `make bench`: N threads call `Authenticator::metadata_blocking` in a "
-          "loop while 2-second tokens rotate against the real IdP. *Waits* counts calls that had "
+          f"loop while {ttl}-second tokens rotate against the real IdP. *Waits* counts calls that had "
           "to wait for a token: only the first call of the run. On a 2-core machine the max is "
           "the operating system's scheduling of N busy threads, not the library.\n")
         w("| threads | seconds | calls | p50 | p99 | max | IdP requests | waits | failures |")
@@ -194,6 +195,24 @@ def render(results, storms, args, machine):
             w(f"| {r['threads']} | {r['seconds']:.1f} | {r['calls']} | {fmt_ns(r['p50_ns'])} | "
               f"{fmt_ns(r['p99_ns'])} | {fmt_ns(r['max_ns'])} | {r['idp_requests']} | {r['waits']} | "
               f"{r['failures']} |")
+        w("")
+    fleet = [r for r in results if r.get("kind") == "fleet"]
+    if fleet:
+        w("### A fleet while the IdP refuses its client, then accepts it again\n")
+        w("benches/fleet.rs: client-credentials authenticators in one process, each calling "
+          "`metadata_blocking` once per interval, while the IdP fixture answers every token request "
+          "`401 invalid_client`, then accepts them again. Token requests are counted by the IdP; "
+          "*peak* is the most in one wall-clock second; *recovered* is how long after the IdP "
+          "accepted again each authenticator had a token (median / slowest).\n")
+        w("| authenticators | calls per authenticator | refused for | token requests while refused | peak per second while refused | token requests after | peak per second after | recovered | recovered after (median / slowest) |")
+        w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for r in fleet:
+            med, mx = r.get("recovered_median_s"), r.get("recovered_max_s")
+            rec = f"{med:.1f} s / {mx:.1f} s" if med is not None and mx is not None else "–"
+            w(f"| {r['authenticators']} | 1 per {r['call_interval_ms']} ms | {r['refuse_s']} s | "
+              f"{r['token_requests_while_refused']} | {r['peak_per_s_while_refused']} | "
+              f"{r['token_requests_after']} | {r['peak_per_s_after']} | "
+              f"{r['recovered']}/{r['authenticators']} | {rec} |")
         w("")
     threads = next((r.get("threads_started") for r in hot if r.get("threads_started") is not None), None)
     if threads is not None:

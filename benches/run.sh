@@ -11,7 +11,11 @@
 #   FIRST_HEADER_RUNS [20]    fresh processes per first-header program (flytekit: half)
 #   JMH_ARGS ["-f 1 -wi 3 -i 5"]  JMH arguments for the Java hot path
 #   LATENCY_STORM_SECONDS [20] length of each hot-path-under-rotation run (tests/storm.rs)
-#   BENCH_PARTS ["hot first storm"]  which parts to run (the report covers what ran)
+#   FLEET_* (benches/fleet.rs) the fleet simulation: FLEET_AUTHENTICATORS [1000],
+#                             FLEET_REFUSE_SECS [60], FLEET_AFTER_SECS [90], FLEET_THREADS [16],
+#                             FLEET_CALL_INTERVAL_MS [1000]
+#   BENCH_PARTS ["hot first storm fleet"]  which parts to run (the report covers what ran);
+#                             `BENCH_PARTS=fleet BENCH_NO_REPORT=1` runs the fleet simulation alone
 #   BENCH_NO_REPORT=1         collect results only (target/bench/results.jsonl)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -26,7 +30,7 @@ export STORM_SECONDS="${STORM_SECONDS:-32}" STORM_TTL="${STORM_TTL:-15}"
 storm_threads="${STORM_THREADS:-1 8 32 64}"
 runs="${FIRST_HEADER_RUNS:-20}"
 jmh_args="${JMH_ARGS:--f 1 -wi 3 -i 5}"
-parts=" ${BENCH_PARTS:-hot first storm} "
+parts=" ${BENCH_PARTS:-hot first storm fleet} "
 want() { [[ "$parts" == *" $1 "* ]]; }
 step() { printf '\n==== %s\n' "$*"; }
 
@@ -37,6 +41,7 @@ if want hot; then
   cargo bench --quiet --bench hot_path -- --noplot 2>&1 | grep -E "time:|^[a-z_/+]+$" || true
 fi
 
+if want hot || want first || want storm; then
 step "build: library, C harnesses, Go programs, Java classes, flytekit venv"
 cargo build --release --lib --quiet
 make --no-print-directory pkgconfig >/dev/null
@@ -49,6 +54,7 @@ mapfile -t flytekit_first < <(bash benches/flytekit/run.sh first-header-cmd)
 strip -o "$out/libflyteauth.stripped.so" target/release/libflyteauth.so
 printf '{"kind":"size","impl":"flyteauth","lang":"C","label":"stripped libflyteauth.so","bytes":%d}\n' \
   "$(stat -c %s "$out/libflyteauth.stripped.so")" >>"$results"
+fi
 
 step "machine and versions"
 python3 - "$results" <<'EOF'
@@ -134,7 +140,7 @@ storm() { # impl threads command...
   ' storm "$@"
 }
 if want storm; then
-  step "hot-path latency while tokens rotate (tests/storm.rs: 2-second tokens, 64/8/1 threads)"
+  step "hot-path latency while tokens rotate (tests/storm.rs: 12-second tokens, 64/8/1 threads)"
   FLYTEAUTH_STORM_SECS="${LATENCY_STORM_SECONDS:-20}" cargo test --release --quiet --test storm \
     -- --test-threads 1 --skip idp_down 2>&1 | grep -E "^storm:|test result" || true
   cargo build --release --lib --quiet # the library as it ships again (see above)
@@ -145,6 +151,12 @@ if want storm; then
     storm flyteidl-go "$t" bash benches/go/run.sh storm flyteidl-go "$t" "$STORM_SECONDS"
     storm flytekit "$t" bash benches/flytekit/run.sh storm "$t" "$STORM_SECONDS"
   done
+fi
+
+if want fleet; then
+  step "fleet: ${FLEET_AUTHENTICATORS:-1000} authenticators while the IdP refuses the client for ${FLEET_REFUSE_SECS:-60} s, then accepts it (benches/fleet.rs)"
+  cargo bench --quiet --bench fleet
+  cargo build --release --lib --quiet # the library as it ships again (see above)
 fi
 
 if [ "${BENCH_NO_REPORT:-0}" != 1 ]; then

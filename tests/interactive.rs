@@ -322,9 +322,11 @@ async fn non_interactive_mode_says_to_log_in_instead_of_prompting() {
     assert!(prompts.try_recv().is_err());
 }
 
+/// A 12-second token: its background refresh comes at least 5.5 s after the login started,
+/// seconds after the test revokes the grant, and the test waits a whole second past expiry.
 #[tokio::test(flavor = "multi_thread")]
 async fn pkce_falls_back_to_a_new_login_when_the_refresh_token_is_refused() {
-    let idp = Idp::start(&[EPHEMERAL_REDIRECT, ("IDP_ACCESS_TOKEN_TTL", "3")]);
+    let idp = Idp::start(&[EPHEMERAL_REDIRECT, ("IDP_ACCESS_TOKEN_TTL", "12")]);
     let (auth, prompts) = interactive(&idp, "Pkce", json!({}));
     let prompts = std::sync::Arc::new(std::sync::Mutex::new(prompts));
     let login = |auth: Authenticator| tokio::spawn(async move { auth.metadata().await });
@@ -334,17 +336,23 @@ async fn pkce_falls_back_to_a_new_login_when_the_refresh_token_is_refused() {
     let first = login(auth.clone());
     let url = login_url(next(prompts.clone()).await.unwrap());
     complete_browser_login(&url).await;
-    let first = first
-        .await
-        .unwrap()
-        .unwrap()
-        .get("flyte-authorization")
-        .unwrap()
-        .to_owned();
+    let first = first.await.unwrap().unwrap();
+    let expires = first.expires_at().expect("the token's expiry");
+    let first = first.get("flyte-authorization").unwrap().to_owned();
     // The grant is revoked at the IdP: the background refresh before expiry is refused (it
     // never opens a browser itself); once the token has expired, the next call logs in again.
     idp.refuse_refresh();
-    tokio::time::sleep(Duration::from_millis(3200)).await;
+    assert_eq!(
+        idp.stats()["token_by_grant"]["refresh_token"]
+            .as_u64()
+            .unwrap_or(0),
+        0,
+        "the grant was revoked before the background refresh"
+    );
+    let past_expiry = (expires + Duration::from_secs(1))
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    tokio::time::sleep(past_expiry).await;
     assert!(
         prompts.lock().unwrap().try_recv().is_err(),
         "no login prompt before expiry"

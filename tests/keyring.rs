@@ -98,6 +98,13 @@ async fn device_login(idp: &Idp, auth: &Authenticator, prompts: &Prompts) -> Str
     md.get("flyte-authorization").unwrap().to_owned()
 }
 
+async fn sleep_until(t: std::time::SystemTime) {
+    let left = t
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    tokio::time::sleep(left).await;
+}
+
 fn grants(idp: &Idp, grant: &str) -> u64 {
     idp.stats()["token_by_grant"][grant].as_u64().unwrap_or(0)
 }
@@ -140,9 +147,12 @@ async fn pkce_through_real_chromium_then_cache_refresh_and_relogin() {
         std::env::var("BROWSER").is_ok_and(|b| b.contains("headless-browser")),
         "BROWSER must be scripts/headless-browser"
     );
+    // A 16-second token: the cached token a second authenticator loads has most of that left
+    // (even after a slow Chromium login), so its background refresh lands seconds before expiry.
+    let ttl = Duration::from_secs(16);
     let idp = Idp::start(&[
         ("FLYTE_REDIRECT_URI", "http://127.0.0.1/callback"),
-        ("IDP_ACCESS_TOKEN_TTL", "3"),
+        ("IDP_ACCESS_TOKEN_TTL", "16"),
     ]);
     // 1. Login through Chromium; the tokens land in the keyring.
     let (first, prompts) = authenticator(&idp, "Pkce", json!({}));
@@ -169,13 +179,9 @@ async fn pkce_through_real_chromium_then_cache_refresh_and_relogin() {
     // 2. A second authenticator reuses them: no browser, no token request.
     let (second, prompts2) = authenticator(&idp, "Pkce", json!({}));
     let before = idp.stats()["token_requests"].as_u64().unwrap();
-    let reused = second
-        .metadata()
-        .await
-        .unwrap()
-        .get("flyte-authorization")
-        .unwrap()
-        .to_owned();
+    let reused = second.metadata().await.unwrap();
+    let reused_expires = reused.expires_at().expect("the cached token's expiry");
+    let reused = reused.get("flyte-authorization").unwrap().to_owned();
     assert!(reused == header, "the cached login is used");
     assert_eq!(
         idp.stats()["token_requests"].as_u64().unwrap(),
@@ -184,8 +190,9 @@ async fn pkce_through_real_chromium_then_cache_refresh_and_relogin() {
     );
     assert!(prompts2.none(), "no browser for a cached login");
 
-    // 3. Before expiry: refreshed with the refresh token in the background, no browser.
-    tokio::time::sleep(Duration::from_millis(3200)).await;
+    // 3. Before expiry: refreshed with the refresh token in the background, no browser. The
+    // test looks a whole second after the cached token expired.
+    sleep_until(reused_expires + Duration::from_secs(1)).await;
     let refreshed = second
         .metadata()
         .await
@@ -198,9 +205,10 @@ async fn pkce_through_real_chromium_then_cache_refresh_and_relogin() {
     assert!(prompts2.none());
     assert_eq!(second.wait_count(), 1, "no call waited for the refresh");
 
-    // 4. The grant is revoked at the IdP: after expiry, a new login through Chromium.
+    // 4. The grant is revoked at the IdP: after expiry, a new login through Chromium. The
+    // test waits until every token issued before the revocation has expired, plus a second.
     idp.refuse_refresh();
-    tokio::time::sleep(Duration::from_millis(3200)).await;
+    sleep_until(std::time::SystemTime::now() + ttl + Duration::from_secs(1)).await;
     let relogin = second
         .metadata()
         .await

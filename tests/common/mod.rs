@@ -117,6 +117,33 @@ impl Idp {
         self.http("POST", "/_test/refuse-refresh");
     }
 
+    /// Refuse every client-credentials token request (`401 invalid_client`, as if the
+    /// client had been disabled at the IdP) until called with `false`.
+    pub fn refuse_clients(&self, refuse: bool) {
+        self.http(
+            "POST",
+            if refuse {
+                "/_test/refuse-clients"
+            } else {
+                "/_test/accept-clients"
+            },
+        );
+    }
+
+    /// Token requests per wall-clock second since start or the last reset, as
+    /// `(seconds since the epoch, count)` in time order; seconds without a request are absent.
+    pub fn token_requests_by_second(&self) -> Vec<(u64, u64)> {
+        let stats = self.stats();
+        let mut by_second: Vec<(u64, u64)> = stats["token_requests_by_second"]
+            .as_object()
+            .expect("token_requests_by_second in the stats")
+            .iter()
+            .map(|(s, n)| (s.parse().expect("epoch seconds"), n.as_u64().unwrap_or(0)))
+            .collect();
+        by_second.sort_unstable();
+        by_second
+    }
+
     /// A minimal HTTP/1.0 exchange with the fixture's instrumentation routes (test-only; the
     /// library's own requests never go through here).
     fn http(&self, method: &str, path: &str) -> String {
@@ -154,6 +181,33 @@ impl Drop for Idp {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The token requests an authenticator that refreshes in the background may make during
+/// `window` (from before its first call to the moment the IdP's counters are read), with
+/// tokens of `ttl` from the fixture (`IDP_ACCESS_TOKEN_TTL`), by the library's refresh rule:
+/// a token is refreshed `refresh_lead(lifetime)` before it expires, jittered to 75-100 % of
+/// that, where the lifetime runs from just before the request and is at most what the JWT's
+/// whole-second `exp` leaves (so between `ttl` less a second, less the request's latency,
+/// and `ttl`).
+///
+/// - At most: the first request, plus one per shortest gap (`lifetime - lead` for the
+///   shortest lifetime), plus one whole refresh of slack (a slow request shortens the next
+///   lifetime a little more).
+/// - At least: the first request, plus one per longest gap (`ttl - 0.75 * lead`), less one
+///   whole refresh of slack (a timer or a request delayed by a busy machine).
+///
+/// Neither bound depends on the number of calling threads: a refresh per thread, or per
+/// call, is far above the upper bound.
+pub fn refresh_request_bounds(ttl: Duration, window: Duration) -> std::ops::RangeInclusive<u64> {
+    use flyteauth::authenticator::refresh_lead;
+    let shortest_lifetime = ttl.saturating_sub(Duration::from_secs(1));
+    let shortest_gap = shortest_lifetime - refresh_lead(shortest_lifetime, None);
+    let longest_gap = ttl - refresh_lead(ttl, None).mul_f64(0.75);
+    let gaps = |gap: Duration| (window.as_secs_f64() / gap.as_secs_f64()).floor() as u64;
+    let most = 1 + gaps(shortest_gap) + 1;
+    let least = (1 + gaps(longest_gap)).saturating_sub(1).max(1);
+    least..=most
 }
 
 /// The claims of a JWT, decoded without verification.
