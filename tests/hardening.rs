@@ -552,8 +552,9 @@ async fn a_tokens_lifetime_counts_from_when_it_arrived() {
 /// step, with no restart.
 #[test]
 fn idp_down_during_the_refresh_window_then_back() {
-    // A 4 s token: refreshed in the background 1.5-2 s before expiry.
-    let idp = common::Idp::start(&[("IDP_ACCESS_TOKEN_TTL", "4")]);
+    // A 12 s token: refreshed in the background 4.5-6 s before expiry, so the IdP is down
+    // long before the refresh point however slow the first call was.
+    let idp = common::Idp::start(&[("IDP_ACCESS_TOKEN_TTL", "12")]);
     let auth = Authenticator::from_json(
         &idp.cc_config(json!({"maxRetries": 1, "maxBackoffDelay": "100ms"})),
     )
