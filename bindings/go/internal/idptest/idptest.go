@@ -56,7 +56,7 @@ func Dir() string {
 	return filepath.Join(filepath.Dir(file), "..", "..", "..", "..", "tests", "fixtures", "idp")
 }
 
-// Start starts a fixture with extra environment ("IDP_ACCESS_TOKEN_TTL=2", ...; see the
+// Start starts a fixture with extra environment ("IDP_ACCESS_TOKEN_TTL=12", ...; see the
 // fixture's README) and stops it when tb ends. It fails tb if the fixture cannot start.
 func Start(tb testing.TB, env ...string) *IdP {
 	tb.Helper()
