@@ -42,7 +42,7 @@ public final class Idp implements BeforeAllCallback, AfterAllCallback {
   /** A fixture with the default settings. */
   public Idp() {}
 
-  /** A fixture with one more environment variable (e.g. IDP_ACCESS_TOKEN_TTL=2). */
+  /** A fixture with one more environment variable (e.g. IDP_ACCESS_TOKEN_TTL=12). */
   public Idp with(String name, String value) {
     env.put(name, value);
     return this;
