@@ -331,15 +331,7 @@ fn no_url_credential_in_any_message() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_abandoned_device_login_stops_polling() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .and(body_string_contains("device_code"))
-        .respond_with(
-            ResponseTemplate::new(400).set_body_json(json!({"error": "authorization_pending"})),
-        )
-        .with_priority(1)
-        .mount(&server)
-        .await;
+    common::mount_device_pending(&server, None).await;
     common::mount_device_login(&server, json!(1)).await;
     let auth = Authenticator::from_json(&device_config(&server, json!({}))).unwrap();
     let cancel = Arc::new(CancelToken::new());
@@ -428,16 +420,7 @@ async fn an_expired_caller_does_not_join_a_background_refresh_that_cannot_log_in
     let server = MockServer::start().await;
     // The refresh token is refused, slowly: the background refresh is still running when
     // the token expires and the next caller arrives.
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .and(body_string_contains("grant_type=refresh_token"))
-        .respond_with(
-            ResponseTemplate::new(400)
-                .set_body_json(json!({"error": "invalid_grant"}))
-                .set_delay(Duration::from_secs(10)),
-        )
-        .mount(&server)
-        .await;
+    common::mount_slow_refused_refresh(&server, Duration::from_secs(10)).await;
     // The first login gives an 8-second token (refreshed 3-4 s before expiry); the second
     // login a long one.
     Mock::given(method("POST"))
@@ -523,16 +506,7 @@ async fn a_forced_refresh_joining_a_background_one_still_renews_the_proxy_token(
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tokens_lifetime_counts_from_when_it_arrived() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .and(body_string_contains("device_code"))
-        .respond_with(
-            ResponseTemplate::new(400).set_body_json(json!({"error": "authorization_pending"})),
-        )
-        .up_to_n_times(3)
-        .with_priority(1)
-        .mount(&server)
-        .await;
+    common::mount_device_pending(&server, Some(3)).await;
     common::mount_device_login(&server, json!(1)).await;
     let auth = Authenticator::from_json(&device_config(&server, json!({}))).unwrap();
     let started = SystemTime::now();

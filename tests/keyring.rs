@@ -290,21 +290,10 @@ async fn flytectls_cached_login_is_read() {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs a Secret Service and Python keyring: run by `make test`"]
 async fn a_refused_refresh_token_does_not_purge_a_newer_login_from_another_process() {
-    use wiremock::matchers::{body_string_contains, method, path};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
     common::capture_library_logs();
-    let server = MockServer::start().await;
+    let server = wiremock::MockServer::start().await;
     // The IdP refuses the refresh token, slowly: time for the other process to log in.
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .and(body_string_contains("grant_type=refresh_token"))
-        .respond_with(
-            ResponseTemplate::new(400)
-                .set_body_json(json!({"error": "invalid_grant"}))
-                .set_delay(Duration::from_secs(3)),
-        )
-        .mount(&server)
-        .await;
+    common::mount_slow_refused_refresh(&server, Duration::from_secs(3)).await;
     common::mount_device_login(&server, json!(1)).await;
     let cfg = json!({"endpoint": server.uri(), "insecure": true, "authType": "DeviceFlow",
                      "tokenCache": "keyring", "perRetryTimeout": "20s"});

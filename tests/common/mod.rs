@@ -392,3 +392,37 @@ pub async fn wait_for_requests(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Answer device-code polls on `server` with `authorization_pending`, before any other mock
+/// (the first `times` polls, or all of them with `None`).
+pub async fn mount_device_pending(server: &wiremock::MockServer, times: Option<u64>) {
+    let mut mock = wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path("/token"))
+        .and(wiremock::matchers::body_string_contains("device_code"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(400)
+                .set_body_json(serde_json::json!({"error": "authorization_pending"})),
+        )
+        .with_priority(1);
+    if let Some(n) = times {
+        mock = mock.up_to_n_times(n);
+    }
+    mock.mount(server).await;
+}
+
+/// Refuse every refresh-token grant on `server` (`invalid_grant`), after `delay`: a refresh
+/// that stays on the wire that long.
+pub async fn mount_slow_refused_refresh(server: &wiremock::MockServer, delay: Duration) {
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path("/token"))
+        .and(wiremock::matchers::body_string_contains(
+            "grant_type=refresh_token",
+        ))
+        .respond_with(
+            wiremock::ResponseTemplate::new(400)
+                .set_body_json(serde_json::json!({"error": "invalid_grant"}))
+                .set_delay(delay),
+        )
+        .mount(server)
+        .await;
+}
