@@ -215,7 +215,7 @@ impl HttpClient {
                 Err(_) => return outcome,
             };
             // A single-use grant that reached the server is never sent again.
-            let reached_server = !matches!(&outcome, Err(e) if is_connect_failure(e));
+            let reached_server = !matches!(&outcome, Err(e) if e.is_connect_failure());
             if attempt >= self.max_retries || (policy.single_use && reached_server) {
                 return match outcome {
                     Ok(resp) => {
@@ -348,11 +348,6 @@ fn transport_error(what: &str, e: &reqwest::Error) -> Error {
     } else {
         err
     }
-}
-
-/// Whether `e` is a connection that failed before any byte of the request was sent.
-fn is_connect_failure(e: &Error) -> bool {
-    e.is_connect_failure()
 }
 
 /// `host:port` of `url` (the scheme's default port when none is written).
