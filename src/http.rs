@@ -13,6 +13,11 @@
 //!   single-use grant ([`Policy::single_use`]: refresh token, authorization code, device code)
 //!   is retried only when it provably never reached the server (the connection failed): a
 //!   replayed refresh token revokes the whole grant at an IdP with reuse detection.
+//! - A single-use grant always goes on a new connection. On a pooled one, the server may have
+//!   closed it (its keep-alive timeout: 5 s for node, Apache) just as the request is written;
+//!   the request then gets no answer, and since it may have been read it cannot be sent
+//!   again. A new connection that fails fails before anything is sent. Such grants come
+//!   minutes apart (a device poll every few seconds at most), so the handshake costs nothing.
 //! - `proxy-authorization` (from `proxyCommand`) goes only to the Flyte endpoint's host and
 //!   the hosts the config names (`tokenUrl`), never to a third-party IdP found by discovery.
 //!
@@ -74,6 +79,8 @@ pub struct HttpClient {
     /// The client of this process: a child after `fork()` builds its own (the parent's
     /// pooled connections must not be shared), see [`crate::epoch`].
     client: Arc<PerProcess<reqwest::Client>>,
+    /// The client for single-use grants: keeps no idle connection (see the module docs).
+    unpooled: Arc<PerProcess<reqwest::Client>>,
     config: Arc<Config>,
     max_retries: u32,
     max_backoff: Duration,
@@ -86,7 +93,7 @@ impl HttpClient {
     /// Build the client from `config`; `proxy_token` adds `proxy-authorization` to requests
     /// to the Flyte endpoint's host and the config's `tokenUrl` host.
     pub fn new(config: &Config, proxy_token: Option<Arc<ProxyToken>>) -> Result<HttpClient> {
-        let client = build_client(config)?;
+        let client = build_client(config, Pooling::Pooled)?;
         let proxy_hosts: Vec<String> = [config.base_url(), config.token_url.clone()]
             .into_iter()
             .flatten()
@@ -100,6 +107,7 @@ impl HttpClient {
         }
         Ok(HttpClient {
             client: Arc::new(PerProcess::with(client)),
+            unpooled: Arc::new(PerProcess::new()),
             config: Arc::new(config.clone()),
             max_retries: config.max_retries,
             max_backoff: config.max_backoff_delay,
@@ -108,9 +116,15 @@ impl HttpClient {
         })
     }
 
-    /// The reqwest client for this process.
-    fn client(&self) -> Result<reqwest::Client> {
-        self.client.get_or_try_init(|| build_client(&self.config))
+    /// The reqwest client for this process and `policy`.
+    fn client(&self, policy: Policy) -> Result<reqwest::Client> {
+        if policy.single_use {
+            self.unpooled
+                .get_or_try_init(|| build_client(&self.config, Pooling::Unpooled))
+        } else {
+            self.client
+                .get_or_try_init(|| build_client(&self.config, Pooling::Pooled))
+        }
     }
 
     /// Whether `url` is plain `http` where the config did not allow it: for endpoints the
@@ -183,7 +197,7 @@ impl HttpClient {
                 *req.body_mut() = Some(body.clone().into());
             }
 
-            let outcome = match self.client()?.execute(req).await {
+            let outcome = match self.client(policy)?.execute(req).await {
                 Ok(resp) => read_response(resp, &what).await,
                 Err(e) => Err(transport_error(&what, &e)),
             };
@@ -371,14 +385,26 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
+/// Whether a client keeps idle connections for reuse.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pooling {
+    Pooled,
+    /// Every request on a new connection (single-use grants).
+    Unpooled,
+}
+
 /// A reqwest client with the config's TLS, proxy and timeouts.
-fn build_client(config: &Config) -> Result<reqwest::Client> {
+fn build_client(config: &Config, pooling: Pooling) -> Result<reqwest::Client> {
     let tls = tls_config(config)?;
     let mut builder = reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         .connect_timeout(config.per_retry_timeout.min(Duration::from_secs(10)))
         .timeout(config.per_retry_timeout)
         .pool_idle_timeout(Duration::from_secs(60))
+        .pool_max_idle_per_host(match pooling {
+            Pooling::Pooled => usize::MAX,
+            Pooling::Unpooled => 0,
+        })
         // Redirects are followed by `send_with`, per request policy.
         .redirect(reqwest::redirect::Policy::none());
     if let Some(proxy) = &config.http_proxy_url {

@@ -296,6 +296,86 @@ async fn a_refresh_token_is_never_replayed() {
     );
 }
 
+/// A proxy in front of `upstream` that closes each client connection when the client sends a
+/// second request on it, without forwarding it: what a server whose keep-alive timeout (node:
+/// 5 s) ends just as the client reuses the idle connection looks like to the client.
+async fn closing_on_reuse(upstream: std::net::SocketAddr) -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
+                    return;
+                };
+                let (mut client_rx, mut client_tx) = client.into_split();
+                let (mut server_rx, mut server_tx) = server.into_split();
+                let answered = Arc::new(AtomicBool::new(false));
+                let seen = answered.clone();
+                let down = tokio::spawn(async move {
+                    let mut buf = vec![0u8; 16 * 1024];
+                    while let Ok(n @ 1..) = server_rx.read(&mut buf).await {
+                        seen.store(true, Ordering::SeqCst);
+                        if client_tx.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+                let mut buf = vec![0u8; 16 * 1024];
+                while let Ok(n @ 1..) = client_rx.read(&mut buf).await {
+                    if answered.load(Ordering::SeqCst) {
+                        break; // a request on a reused connection: close without an answer
+                    }
+                    if server_tx.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+                down.abort();
+            });
+        }
+    });
+    addr
+}
+
+/// Symptom 4, the idle-connection race: a single-use grant sent on a pooled connection the
+/// server has just closed gets no answer, and may not be sent again (it reached the server,
+/// as far as the client can tell). So single-use grants never go on a reused connection: the
+/// refresh after a device login (whose poll left a connection idle) must succeed, sent once.
+/// This failed under load in CI against the fixture IdP (node closes idle connections after
+/// 5 s), reproduced here deterministically.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_single_use_grant_never_goes_on_a_reused_connection() {
+    let server = MockServer::start().await;
+    common::mount_device_login(&server, json!(1)).await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "tok-2", "token_type": "Bearer", "expires_in": 600,
+            "refresh_token": "refresh-2"})))
+        .mount(&server)
+        .await;
+    let proxy = closing_on_reuse(*server.address()).await;
+    let auth = Authenticator::from_json(&device_config(
+        &server,
+        json!({"tokenUrl": format!("http://{proxy}/token")}),
+    ))
+    .unwrap();
+    auth.login().await.unwrap();
+    auth.set_interactive(false);
+    auth.refresh()
+        .await
+        .unwrap_or_else(|e| panic!("the refresh after the login: {e}"));
+    let m = auth.metadata().await.unwrap();
+    assert_eq!(m.get("authorization"), Some("Bearer tok-2"));
+    assert_eq!(
+        grant_requests(&server, "refresh_token").await,
+        1,
+        "sent once"
+    );
+}
+
 /// Symptom 7: URL credentials (userinfo, query) and proxy passwords never appear in errors.
 #[test]
 fn no_url_credential_in_any_message() {
