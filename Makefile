@@ -95,7 +95,7 @@ test-rust: fixture
 UNDER_LOAD_RUNS       ?= 10
 UNDER_LOAD_STORM_SECS ?= 16
 test-under-load: fixture
-	$(CARGO) test --release --no-run --test storm --test idp --test interactive
+	$(CARGO) test --release --no-run --test storm --test idp --test interactive --test hardening
 	UNDER_LOAD_LOG_DIR=$(or $(FLYTEAUTH_TEST_LOG_DIR),$(ROOT)/target)/under-load UNDER_LOAD_SUMMARY='^storm:' \
 	    FLYTEAUTH_STORM_SECS=$(UNDER_LOAD_STORM_SECS) CARGO=$(CARGO) \
 	    scripts/under-load $(UNDER_LOAD_RUNS) scripts/timing-suites --release
