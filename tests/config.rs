@@ -425,6 +425,51 @@ fn lookup_order_flytectl_config_then_home() {
     assert_eq!(cfg.endpoint.as_deref(), Some("envonly.io"));
 }
 
+/// On Windows the home directory is `USERPROFILE` (what pyflyte's `Path.home()` and flytectl's
+/// `os.UserHomeDir` read), else `HOMEDRIVE` + `HOMEPATH`; `HOME` only when neither is set.
+#[cfg(windows)]
+#[test]
+fn windows_finds_the_config_under_userprofile() {
+    let with_config = |endpoint: &str| {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::create_dir(home.path().join(".flyte")).unwrap();
+        std::fs::write(
+            home.path().join(".flyte").join("config.yaml"),
+            format!("admin:\n  endpoint: {endpoint}\n"),
+        )
+        .unwrap();
+        home
+    };
+    let profile = with_config("profile.io");
+    let profile_s = profile.path().display().to_string();
+    let cfg =
+        Config::from_flyte_config_with_env(None, &env(&[("USERPROFILE", &profile_s)])).unwrap();
+    assert_eq!(cfg.endpoint.as_deref(), Some("profile.io"));
+
+    // USERPROFILE wins over HOME (an MSYS or Git Bash HOME), as in pyflyte and flytectl.
+    let msys = with_config("msys.io");
+    let cfg = Config::from_flyte_config_with_env(
+        None,
+        &env(&[
+            ("HOME", &msys.path().display().to_string()),
+            ("USERPROFILE", &profile_s),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(cfg.endpoint.as_deref(), Some("profile.io"));
+
+    // HOMEDRIVE + HOMEPATH when USERPROFILE is not set: "C:" + "\\Users\\me".
+    let drive = with_config("drive.io");
+    let full = drive.path().display().to_string();
+    let (homedrive, homepath) = full.split_at(2);
+    let cfg = Config::from_flyte_config_with_env(
+        None,
+        &env(&[("HOMEDRIVE", homedrive), ("HOMEPATH", homepath)]),
+    )
+    .unwrap();
+    assert_eq!(cfg.endpoint.as_deref(), Some("drive.io"));
+}
+
 #[test]
 fn explicit_missing_file_is_an_error() {
     let e = Config::from_flyte_config_with_env(
