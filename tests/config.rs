@@ -171,9 +171,10 @@ fn secret_from_location_is_trimmed_and_selects_client_secret() {
     // flytekit test_client_secret_location: "hello\n" -> "hello", auth_mode ClientSecret.
     let mut f = tempfile::NamedTempFile::new().unwrap();
     f.write_all(b"  hello\n").unwrap();
-    let path = f.path().display().to_string();
+    // As a JSON string: a Windows path has backslashes.
+    let path = serde_json::to_string(&f.path().display().to_string()).unwrap();
     let cfg = json(&format!(
-        r#"{{"endpoint":"x.io","authType":"Pkce","clientId":"a","clientSecretLocation":"{path}"}}"#
+        r#"{{"endpoint":"x.io","authType":"Pkce","clientId":"a","clientSecretLocation":{path}}}"#
     ))
     .unwrap();
     assert_eq!(cfg.client_secret.as_ref().unwrap().expose(), "hello");

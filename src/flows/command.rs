@@ -529,8 +529,9 @@ mod windows_tests {
     #[tokio::test]
     async fn a_batch_argument_is_never_run_as_a_command() {
         // CVE-2024-24576: cmd.exe parses a batch file's command line again. std quotes the
-        // arguments for it and refuses (InvalidInput) what it cannot quote safely.
-        let _dir = cmd_shim_on_path("flyteauth-test-echo", "@echo off\r\necho %~1\r\n");
+        // arguments for it and refuses (InvalidInput) what it cannot quote safely. (The script
+        // echoes `%1`, quotes kept: a script that expands `%~1` unquoted injects by itself.)
+        let _dir = cmd_shim_on_path("flyteauth-test-echo", "@echo off\r\necho %1\r\n");
         let argv = vec![
             "flyteauth-test-echo".to_owned(),
             "tok\" & echo injected".to_owned(),
