@@ -176,3 +176,6 @@ install: lib
 clean:
 	$(CARGO) clean
 	rm -rf tests/c/build
+
+# Other platforms: Windows under Wine (test-windows), the macOS compile check (check-macos).
+include mk/windows.mk mk/macos.mk

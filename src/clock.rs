@@ -9,20 +9,11 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Nanoseconds since the Unix epoch, from the coarse wall clock where there is one.
+/// Nanoseconds since the Unix epoch, from the coarse wall clock where there is one (Linux;
+/// elsewhere the precise clock, see [`crate::platform`]).
 #[inline]
 pub fn coarse_now_nanos() -> u64 {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        let ts = rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse);
-        (ts.tv_sec as u64)
-            .saturating_mul(1_000_000_000)
-            .saturating_add(ts.tv_nsec as u64)
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    {
-        nanos_since_epoch(SystemTime::now())
-    }
+    crate::platform::coarse_now_nanos()
 }
 
 /// `t` as nanoseconds since the Unix epoch (0 before it, saturating far in the future).

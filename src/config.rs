@@ -600,7 +600,8 @@ impl Config {
     }
 }
 
-/// `$FLYTECTL_CONFIG`, else `~/.flyte/config.yaml` if it exists, else none.
+/// `$FLYTECTL_CONFIG`, else `~/.flyte/config.yaml` if it exists, else none. `~` is the home
+/// directory by the OS's rule ([`crate::platform::home_dir`]: `HOME`; on Windows `USERPROFILE`).
 fn default_config_path(env: &dyn Env) -> Result<Option<PathBuf>> {
     if let Some(p) = env.var("FLYTECTL_CONFIG").filter(|p| !p.is_empty()) {
         let path = PathBuf::from(p);
@@ -612,8 +613,8 @@ fn default_config_path(env: &dyn Env) -> Result<Option<PathBuf>> {
         }
         return Ok(Some(path));
     }
-    if let Some(home) = env.var("HOME").filter(|h| !h.is_empty()) {
-        let path = Path::new(&home).join(".flyte").join("config.yaml");
+    if let Some(home) = crate::platform::home_dir(&|name| env.var(name)) {
+        let path = home.join(".flyte").join("config.yaml");
         if path.is_file() {
             return Ok(Some(path));
         }

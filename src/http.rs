@@ -426,6 +426,11 @@ fn build_client(config: &Config, pooling: Pooling) -> Result<reqwest::Client> {
 
 /// The TLS settings: the platform's roots plus `caCertFilePath`, or no verification at all
 /// with `insecureSkipVerify`. rustls with the ring provider, never a process-wide default.
+///
+/// The platform verifier itself is built only when the first certificate must be checked
+/// ([`LazyPlatformVerifier`]): loading the OS's roots is start-up work a plain-http or
+/// not-yet-connected client never needs, and under Wine the Windows verifier cannot be built at
+/// all (crypt32 rejects its chain-engine settings), which must not stop plain-http use.
 fn tls_config(config: &Config) -> Result<rustls::ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
@@ -441,16 +446,12 @@ fn tls_config(config: &Config) -> Result<rustls::ClientConfig> {
             Some(path) => load_ca_file(path)?,
             None => Vec::new(),
         };
-        let verifier =
-            rustls_platform_verifier::Verifier::new_with_extra_roots(extra_roots, provider)
-                .map_err(|e| {
-                    Error::config(format!(
-                        "caCertFilePath: cannot use the CA certificates: {e}"
-                    ))
-                })?;
         builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(verifier))
+            .with_custom_certificate_verifier(Arc::new(LazyPlatformVerifier::new(
+                extra_roots,
+                provider,
+            )))
             .with_no_client_auth()
     };
     Ok(tls)
@@ -478,7 +479,112 @@ fn load_ca_file(path: &std::path::Path) -> Result<Vec<rustls::pki_types::Certifi
             path.display()
         )));
     }
+    // Parse them now, so that a bad certificate is a config error at creation even though the
+    // verifier that uses them is built later.
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in &certs {
+        roots.add(cert.clone()).map_err(|e| {
+            Error::config(format!(
+                "caCertFilePath: cannot use the CA certificates in {}: {e}",
+                path.display()
+            ))
+        })?;
+    }
     Ok(certs)
+}
+
+/// The platform verifier (the OS's roots plus `caCertFilePath`), built on the first
+/// certificate it must check and then kept. Handshake signatures are checked with the crypto
+/// provider's algorithms, as the platform verifier itself does on every OS.
+#[derive(Debug)]
+struct LazyPlatformVerifier {
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+    verifier:
+        std::sync::OnceLock<std::result::Result<rustls_platform_verifier::Verifier, rustls::Error>>,
+}
+
+impl LazyPlatformVerifier {
+    fn new(
+        extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+        provider: Arc<rustls::crypto::CryptoProvider>,
+    ) -> Self {
+        LazyPlatformVerifier {
+            provider,
+            extra_roots,
+            verifier: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The platform verifier, built on first use; an error when the OS cannot give one.
+    fn verifier(&self) -> std::result::Result<&rustls_platform_verifier::Verifier, rustls::Error> {
+        self.verifier
+            .get_or_init(|| {
+                rustls_platform_verifier::Verifier::new_with_extra_roots(
+                    self.extra_roots.iter().cloned(),
+                    self.provider.clone(),
+                )
+                .map_err(|e| {
+                    log::warn!("flyteauth: cannot set up TLS certificate verification: {e}");
+                    e
+                })
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+impl rustls::client::danger::ServerCertVerifier for LazyPlatformVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        server_name: &rustls::pki_types::ServerName<'_>,
+        ocsp_response: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> std::result::Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        self.verifier()?.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        )
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
 }
 
 /// `insecureSkipVerify`: accept any certificate, but still check handshake signatures.

@@ -103,8 +103,10 @@ impl std::fmt::Debug for PromptSink {
     }
 }
 
-/// Open `url` in a browser, best-effort: each command of `$BROWSER` (colon-separated; `%s` is
-/// replaced by the URL, else the URL is appended), then the platform opener. Returns whether a
+/// Open `url` in a browser, best-effort: each command of `$BROWSER` (separated by `:`, on
+/// Windows `;`; `%s` is replaced by the URL, else the URL is appended), then the platform
+/// opener ([`crate::platform::opener_argv`]: `xdg-open`, `open`, or on Windows
+/// `rundll32 url.dll,FileProtocolHandler`). Returns whether a
 /// command was started. The process is reaped in the background; its output is discarded.
 ///
 /// Only `http://` and `https://` URLs are opened: the URL comes from the server's metadata,
@@ -116,8 +118,8 @@ pub fn open_browser(url: &str) -> bool {
 
 /// [`open_browser`] with `browser` in place of `$BROWSER`.
 fn open_browser_with(url: &str, browser: Option<&str>) -> bool {
-    match url::Url::parse(url) {
-        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {}
+    let parsed = match url::Url::parse(url) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => parsed,
         Ok(parsed) => {
             log::warn!(
                 "flyteauth: not opening a browser for a `{}:` URL; only http and https URLs are opened",
@@ -129,10 +131,11 @@ fn open_browser_with(url: &str, browser: Option<&str>) -> bool {
             log::warn!("flyteauth: not opening a browser for a login URL that is not a URL");
             return false;
         }
-    }
+    };
     let mut candidates: Vec<Vec<String>> = Vec::new();
     if let Some(browser) = browser {
-        for entry in browser.split(':').filter(|e| !e.trim().is_empty()) {
+        let entries = browser.split(crate::platform::BROWSER_SEPARATOR);
+        for entry in entries.filter(|e| !e.trim().is_empty()) {
             let mut argv: Vec<String> = entry.split_whitespace().map(str::to_owned).collect();
             if argv.iter().any(|a| a.contains("%s")) {
                 argv.iter_mut().for_each(|a| *a = a.replace("%s", url));
@@ -142,16 +145,9 @@ fn open_browser_with(url: &str, browser: Option<&str>) -> bool {
             candidates.push(argv);
         }
     }
-    let opener = if cfg!(target_os = "macos") {
-        Some("open")
-    } else if cfg!(windows) {
-        None
-    } else {
-        Some("xdg-open")
-    };
-    if let Some(opener) = opener {
-        candidates.push(vec![opener.to_owned(), url.to_owned()]);
-    }
+    // The platform's opener gets the URL as url::Url wrote it (percent-encoded), as one
+    // argument, never through a shell.
+    candidates.push(crate::platform::opener_argv(&parsed));
     for argv in candidates {
         let spawned = tokio::process::Command::new(&argv[0])
             .args(&argv[1..])

@@ -19,7 +19,8 @@
 //! ```
 //!
 //! Layers, each using only those below it: [`ffi`] → [`authenticator`] (token lifecycle) →
-//! [`flows`] → [`discovery`] → [`config`], [`http`], [`runtime`], [`error`].
+//! [`flows`] → [`discovery`] → [`config`], [`http`], [`runtime`], [`error`]. Every difference
+//! between operating systems lives in [`platform`].
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -37,6 +38,7 @@ pub mod ffi;
 pub mod flows;
 pub mod http;
 pub mod interaction;
+pub mod platform;
 pub mod redact;
 pub mod refresh;
 pub mod runtime;

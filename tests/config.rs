@@ -171,9 +171,10 @@ fn secret_from_location_is_trimmed_and_selects_client_secret() {
     // flytekit test_client_secret_location: "hello\n" -> "hello", auth_mode ClientSecret.
     let mut f = tempfile::NamedTempFile::new().unwrap();
     f.write_all(b"  hello\n").unwrap();
-    let path = f.path().display().to_string();
+    // As a JSON string: a Windows path has backslashes.
+    let path = serde_json::to_string(&f.path().display().to_string()).unwrap();
     let cfg = json(&format!(
-        r#"{{"endpoint":"x.io","authType":"Pkce","clientId":"a","clientSecretLocation":"{path}"}}"#
+        r#"{{"endpoint":"x.io","authType":"Pkce","clientId":"a","clientSecretLocation":{path}}}"#
     ))
     .unwrap();
     assert_eq!(cfg.client_secret.as_ref().unwrap().expose(), "hello");
@@ -423,6 +424,51 @@ fn lookup_order_flytectl_config_then_home() {
     )
     .unwrap();
     assert_eq!(cfg.endpoint.as_deref(), Some("envonly.io"));
+}
+
+/// On Windows the home directory is `USERPROFILE` (what pyflyte's `Path.home()` and flytectl's
+/// `os.UserHomeDir` read), else `HOMEDRIVE` + `HOMEPATH`; `HOME` only when neither is set.
+#[cfg(windows)]
+#[test]
+fn windows_finds_the_config_under_userprofile() {
+    let with_config = |endpoint: &str| {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::create_dir(home.path().join(".flyte")).unwrap();
+        std::fs::write(
+            home.path().join(".flyte").join("config.yaml"),
+            format!("admin:\n  endpoint: {endpoint}\n"),
+        )
+        .unwrap();
+        home
+    };
+    let profile = with_config("profile.io");
+    let profile_s = profile.path().display().to_string();
+    let cfg =
+        Config::from_flyte_config_with_env(None, &env(&[("USERPROFILE", &profile_s)])).unwrap();
+    assert_eq!(cfg.endpoint.as_deref(), Some("profile.io"));
+
+    // USERPROFILE wins over HOME (an MSYS or Git Bash HOME), as in pyflyte and flytectl.
+    let msys = with_config("msys.io");
+    let cfg = Config::from_flyte_config_with_env(
+        None,
+        &env(&[
+            ("HOME", &msys.path().display().to_string()),
+            ("USERPROFILE", &profile_s),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(cfg.endpoint.as_deref(), Some("profile.io"));
+
+    // HOMEDRIVE + HOMEPATH when USERPROFILE is not set: "C:" + "\\Users\\me".
+    let drive = with_config("drive.io");
+    let full = drive.path().display().to_string();
+    let (homedrive, homepath) = full.split_at(2);
+    let cfg = Config::from_flyte_config_with_env(
+        None,
+        &env(&[("HOMEDRIVE", homedrive), ("HOMEPATH", homepath)]),
+    )
+    .unwrap();
+    assert_eq!(cfg.endpoint.as_deref(), Some("drive.io"));
 }
 
 #[test]

@@ -5,24 +5,21 @@
 //! strings. Also read (flytectl's): service `flytectl`, user `<endpoint>:flytectl-user`, one
 //! JSON `oauth2.Token` with an RFC 3339 `expiry`.
 //!
-//! After each write the item gets Python keyring's `application` attribute, so that a later
-//! write by Python keyring (pyflyte) replaces it instead of adding a duplicate.
+//! Each OS's keyring holds the items exactly as Python `keyring` (what pyflyte uses) lays them
+//! out there, so that each side reads and replaces what the other wrote: see
+//! [`crate::platform`] (Secret Service on Linux, the login Keychain on macOS, Credential
+//! Manager on Windows).
 //!
 //! Every keyring operation is blocking (D-Bus) and runs on the blocking pool, never on the
 //! runtime's workers. Any keyring error is a cache miss, reported once as a warning; a machine
 //! without a keyring (no session bus) still works, with tokens in memory only.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-
 use crate::epoch::PerProcess;
 use crate::secret::Secret;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
-use keyring_core::api::CredentialStoreApi;
-use keyring_core::{Entry, Error as KeyringError};
-
+use crate::platform::Keyring;
 use crate::token::Token;
 
 /// The keyring usernames flytekit uses.
@@ -31,10 +28,6 @@ pub const ACCESS_TOKEN: &str = "access_token";
 pub const REFRESH_TOKEN: &str = "refresh_token";
 /// See [`ACCESS_TOKEN`].
 pub const ID_TOKEN: &str = "id_token";
-/// Python keyring's `application` attribute.
-const PYTHON_KEYRING_APPLICATION: &str = "Python keyring library";
-
-type Store = Arc<zbus_secret_service_keyring_store::Store>;
 
 /// The keyring cache of one endpoint.
 pub struct KeyringCache {
@@ -42,7 +35,7 @@ pub struct KeyringCache {
     flytectl_users: Vec<String>,
     /// The connection of this process (`None`: there is no keyring); a forked child opens
     /// its own (see [`crate::epoch`]).
-    store: PerProcess<Option<Store>>,
+    store: PerProcess<Option<Keyring>>,
     warned: AtomicBool,
 }
 
@@ -86,37 +79,19 @@ impl KeyringCache {
     }
 
     /// Connect once per process; `None` when there is no keyring.
-    fn store(&self) -> Option<Store> {
-        self.store
-            .get_or_init(|| match zbus_secret_service_keyring_store::Store::new() {
-                Ok(s) => Some(s),
-                Err(e) => {
-                    self.warn("connecting to the Secret Service", &e);
-                    None
-                }
-            })
-    }
-
-    fn entry(&self, store: &Store, service: &str, user: &str) -> Option<Entry> {
-        match store.build(service, user, None) {
-            Ok(e) => Some(e),
+    fn store(&self) -> Option<Keyring> {
+        self.store.get_or_init(|| match Keyring::open() {
+            Ok(s) => Some(s),
             Err(e) => {
-                self.warn("opening an entry", &e);
+                self.warn("connecting to the keyring", &e);
                 None
             }
-        }
+        })
     }
 
-    fn get(&self, store: &Store, service: &str, user: &str) -> Option<String> {
-        let entry = self.entry(store, service, user)?;
-        match entry.get_password() {
-            Ok(v) if !v.is_empty() => Some(v),
-            Ok(_) | Err(KeyringError::NoEntry) => None,
-            Err(KeyringError::Ambiguous(entries)) => {
-                // Duplicates (e.g. written by two tools): any readable one will do; the next
-                // store() cleans them up.
-                entries.iter().find_map(|e| e.get_password().ok())
-            }
+    fn get(&self, store: &Keyring, service: &str, user: &str) -> Option<String> {
+        match store.get(service, user) {
+            Ok(v) => v.filter(|v| !v.is_empty()),
             Err(e) => {
                 self.warn("reading", &e);
                 None
@@ -124,41 +99,15 @@ impl KeyringCache {
         }
     }
 
-    fn set(&self, store: &Store, user: &str, value: &str) {
-        let Some(entry) = self.entry(store, &self.service, user) else {
-            return;
-        };
-        let result = match entry.set_password(value) {
-            Err(KeyringError::Ambiguous(entries)) => {
-                for e in entries {
-                    let _ = e.delete_credential();
-                }
-                entry.set_password(value)
-            }
-            other => other,
-        };
-        if let Err(e) = result {
+    fn set(&self, store: &Keyring, user: &str, value: &str) {
+        if let Err(e) = store.set(&self.service, user, value) {
             self.warn("writing", &e);
-            return;
-        }
-        let attrs = HashMap::from([("application", PYTHON_KEYRING_APPLICATION)]);
-        if let Err(e) = entry.update_attributes(&attrs) {
-            log::debug!("flyteauth: could not set the keyring item's application attribute: {e}");
         }
     }
 
-    fn remove(&self, store: &Store, user: &str) {
-        let Some(entry) = self.entry(store, &self.service, user) else {
-            return;
-        };
-        match entry.delete_credential() {
-            Ok(()) | Err(KeyringError::NoEntry) => {}
-            Err(KeyringError::Ambiguous(entries)) => {
-                for e in entries {
-                    let _ = e.delete_credential();
-                }
-            }
-            Err(e) => self.warn("deleting", &e),
+    fn remove(&self, store: &Keyring, user: &str) {
+        if let Err(e) = store.delete(&self.service, user) {
+            self.warn("deleting", &e);
         }
     }
 

@@ -9,11 +9,14 @@
 //! - **Output.** At most 1 MiB on stdout and 1 MiB on stderr; a command that prints more is
 //!   killed and reported, without quoting what it printed.
 //! - **Time.** After `commandTimeout` the command is killed.
-//! - **Its processes.** On unix the command runs in its own process group. When it is killed
-//!   (timeout, too much output) or abandoned (the call that runs it is dropped: a cancelled
-//!   caller, a freed authenticator), the whole group is killed, so a process it started cannot
-//!   outlive it and hold its output open. A process that leaves the group (`setsid`) is out of
-//!   reach. Elsewhere only the command itself is killed.
+//! - **Its processes.** When the command is killed (timeout, too much output) or abandoned
+//!   (the call that runs it is dropped: a cancelled caller, a freed authenticator), what it
+//!   started is killed with it, so a process it started cannot outlive it and hold its output
+//!   open: on unix its whole process group (a process that leaves it with `setsid` is out of
+//!   reach), on Windows its process tree (see [`crate::platform`]).
+//! - **Finding it.** A bare program name is found as the OS's shell finds it: on Windows
+//!   through `PATH` × `PATHEXT`, so `gcloud` runs `gcloud.cmd`; std quotes the arguments of a
+//!   `.cmd`/`.bat` for cmd.exe and refuses those it cannot pass safely (CVE-2024-24576).
 //! - **Its background processes after success.** Once the command has exited by itself, its
 //!   group is left alone (a credential helper may have started a legitimate daemon), and its
 //!   output is read for at most 2 more seconds: a background process that inherited stdout and
@@ -64,15 +67,13 @@ pub async fn run_token_command(what: &str, argv: &[String], timeout: Duration) -
     let deadline = Instant::now()
         .checked_add(timeout)
         .unwrap_or_else(|| Instant::now() + FAR_FUTURE);
-    let mut cmd = tokio::process::Command::new(program);
-    cmd.args(&argv[1..])
-        .env(recursion::GUARD_ENV, guard)
+    // Without a shell; a bare name resolved as the OS's shell would (PATHEXT on Windows).
+    let mut cmd = crate::platform::command(program, &argv[1..]);
+    cmd.env(recursion::GUARD_ENV, guard)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    #[cfg(unix)]
-    cmd.process_group(0);
     let mut child = cmd.spawn().map_err(|e| {
         Error::new(
             ErrorKind::Command,
@@ -81,7 +82,7 @@ pub async fn run_token_command(what: &str, argv: &[String], timeout: Duration) -
     })?;
     // From here on, leaving early (an error below, or this future being dropped) kills the
     // command's whole group; `collect` disarms it once the command has exited by itself.
-    let mut group = GroupKiller::new(&child);
+    let mut group = TreeKiller::new(&child);
     let mut stdout = Vec::new();
     let mut stderr = Vec::new();
     let collected = collect(
@@ -97,7 +98,7 @@ pub async fn run_token_command(what: &str, argv: &[String], timeout: Duration) -
         Err(failure) => {
             let killed = group.kill();
             if killed {
-                // Where there are no process groups, at least the command itself.
+                // The command itself, whatever happened to its tree.
                 let _ = child.start_kill();
             }
             return Err(failure.into_error(what, program, timeout, killed));
@@ -189,7 +190,7 @@ impl Failure {
 async fn collect(
     program: &str,
     child: &mut tokio::process::Child,
-    group: &mut GroupKiller,
+    group: &mut TreeKiller,
     [stdout, stderr]: [&mut Vec<u8>; 2],
     deadline: Instant,
 ) -> Result<ExitStatus, Failure> {
@@ -269,29 +270,20 @@ async fn read_capped(
     }
 }
 
-/// Kills a command's process group (SIGKILL) when dropped or told to, unless disarmed because
-/// the command exited by itself. Without process groups (non-unix) it kills nothing itself:
-/// the command is killed through `kill_on_drop` and `start_kill`.
-struct GroupKiller {
+/// Kills a command's process tree ([`crate::platform::ProcessTree`]: its process group on
+/// unix, `taskkill /T` on Windows) when dropped or told to, unless disarmed because the
+/// command exited by itself.
+struct TreeKiller {
     armed: bool,
-    #[cfg(unix)]
-    group: Option<rustix::process::Pid>,
+    tree: crate::platform::ProcessTree,
 }
 
-impl GroupKiller {
-    /// The group of `child`, which was started as the leader of its own group.
+impl TreeKiller {
+    /// The tree of `child`, started by [`crate::platform::command`].
     fn new(child: &tokio::process::Child) -> Self {
-        #[cfg(not(unix))]
-        let _ = child;
-        GroupKiller {
+        TreeKiller {
             armed: true,
-            #[cfg(unix)]
-            group: child
-                .id()
-                .and_then(|id| i32::try_from(id).ok())
-                .and_then(rustix::process::Pid::from_raw)
-                // Never pid 1: kill(-1) would signal every process we may signal.
-                .filter(|pid| *pid != rustix::process::Pid::INIT),
+            tree: crate::platform::ProcessTree::of(child),
         }
     }
 
@@ -300,19 +292,17 @@ impl GroupKiller {
         self.armed = false;
     }
 
-    /// Kill the whole group now, unless disarmed or already killed; whether it was armed.
+    /// Kill the whole tree now, unless disarmed or already killed; whether it was armed.
     fn kill(&mut self) -> bool {
         let armed = std::mem::replace(&mut self.armed, false);
-        #[cfg(unix)]
-        if let Some(group) = self.group.filter(|_| armed) {
-            // ESRCH (the whole group has already exited) is fine.
-            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+        if armed {
+            self.tree.kill();
         }
         armed
     }
 }
 
-impl Drop for GroupKiller {
+impl Drop for TreeKiller {
     fn drop(&mut self) {
         self.kill();
     }
@@ -507,5 +497,48 @@ mod tests {
                 && e.message().contains("stdout (the limit)"),
             "{e}"
         );
+    }
+}
+
+#[cfg(all(test, windows))]
+mod windows_tests {
+    use super::*;
+
+    /// A directory on PATH with `name.cmd` holding `script`; PATH keeps its other entries.
+    fn cmd_shim_on_path(name: &str, script: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(format!("{name}.cmd")), script).unwrap();
+        let mut path = vec![dir.path().to_path_buf()];
+        path.extend(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        ));
+        // Other tests only ever add to PATH, never rely on its exact value.
+        std::env::set_var("PATH", std::env::join_paths(path).unwrap());
+        dir
+    }
+
+    #[tokio::test]
+    async fn a_cmd_shim_runs_by_its_bare_name_through_pathext() {
+        // `gcloud` on Windows is `gcloud.cmd`: Rust's Command alone finds only `gcloud.exe`.
+        let _dir = cmd_shim_on_path("flyteauth-test-shim", "@echo tok-from-cmd\r\n");
+        let argv = vec!["flyteauth-test-shim".to_owned()];
+        let token = run_token_command("command", &argv, Duration::from_secs(60)).await;
+        assert_eq!(token.unwrap(), "tok-from-cmd");
+    }
+
+    #[tokio::test]
+    async fn a_batch_argument_is_never_run_as_a_command() {
+        // CVE-2024-24576: cmd.exe parses a batch file's command line again. std quotes the
+        // arguments for it and refuses (InvalidInput) what it cannot quote safely. (The script
+        // echoes `%1`, quotes kept: a script that expands `%~1` unquoted injects by itself.)
+        let _dir = cmd_shim_on_path("flyteauth-test-echo", "@echo off\r\necho %1\r\n");
+        let argv = vec![
+            "flyteauth-test-echo".to_owned(),
+            "tok\" & echo injected".to_owned(),
+        ];
+        match run_token_command("command", &argv, Duration::from_secs(60)).await {
+            Ok(token) => assert!(!token.lines().any(|l| l.trim() == "injected"), "{token}"),
+            Err(e) => assert_eq!(e.kind(), ErrorKind::Command, "{e}"),
+        }
     }
 }
