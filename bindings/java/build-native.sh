@@ -123,7 +123,8 @@ out="$out_dir/$file"
 
 # jni_md.h of the target OS. A Linux JDK ships only include/linux; Windows' differs in what
 # matters (JNIEXPORT is __declspec(dllexport), jlong is long long since long is 32 bits there),
-# so for a cross build it is written here from the JNI specification's definitions.
+# so for a cross build it is written here from the JNI specification's definitions. (JNICALL,
+# __stdcall on Windows, means nothing on x86_64; the Linux jni.h defines it empty itself.)
 md_dir="$JAVA_HOME/include/linux"
 case "$os" in
   windows)
@@ -135,7 +136,6 @@ case "$os" in
 #define _JAVASOFT_JNI_MD_H_
 #define JNIEXPORT __declspec(dllexport)
 #define JNIIMPORT __declspec(dllimport)
-#define JNICALL __stdcall
 typedef int jint;
 typedef long long jlong;
 typedef signed char jbyte;
@@ -146,7 +146,7 @@ EOF
 esac
 
 # Every function of the header must end up in the library, referenced or not by the shim.
-symbols="$(sed -n 's/^[a-z_ *]*\b\(flyteauth_[a-z_]*\)(.*/\1/p' "$root/include/flyteauth.h" | sort -u)"
+symbols="$(sed -n 's/^[a-z0-9_ *]*\b\(flyteauth_[a-z0-9_]*\)(.*/\1/p' "$root/include/flyteauth.h" | sort -u)"
 [ -n "$symbols" ] || die "found no functions in flyteauth.h"
 jni_symbols="$(grep -o 'Java_org_flyte_auth_[A-Za-z0-9_]*' "$here/src/main/c/flyteauth_jni.c" | sort -u)"
 
