@@ -211,12 +211,12 @@ for s in $symbols JNI_OnLoad $jni_symbols; do
 done
 [ "$missing" = 0 ] || exit 1
 extra="$(grep -v -x -e 'flyteauth_.*' -e 'JNI_OnLoad' -e 'Java_org_flyte_auth_.*' <<<"$exported" || true)"
-[ -z "$extra" ] || die "$out exports more than the C ABI and JNI: $(head -5 <<<"$extra" | tr '\n' ' ')"
+[ -z "$extra" ] || die "$out exports more than the C ABI and JNI: $(head -5 <<<"$extra" | sort -fu | tr "\n" " ")"
 
 # What the library needs at run time.
 case "$os" in
   linux)
-    needed="$(readelf -d "$out" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')"
+    needed="$(readelf -d "$out" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort -fu | tr "\n" " ")"
     if [ -n "$glibc_max" ]; then
       newest="$(objdump -T "$out" | grep -o 'GLIBC_[0-9.]*' | sort -Vu | tail -n 1)"
       [ "$(printf '%s\n' "GLIBC_$glibc_max" "$newest" | sort -V | tail -n 1)" = "GLIBC_$glibc_max" ] ||
@@ -229,7 +229,7 @@ case "$os" in
       done ;;
     esac ;;
   windows)
-    needed="$(x86_64-w64-mingw32-objdump -p "$out" | sed -n 's/^\tDLL Name: //p' | tr '\n' ' ')"
+    needed="$(x86_64-w64-mingw32-objdump -p "$out" | sed -n 's/^\tDLL Name: //p' | sort -fu | tr "\n" " ")"
     for n in $needed; do
       case "$n" in libgcc*|libwinpthread*|libstdc++*) die "$out needs the MinGW runtime DLL $n" ;; esac
     done ;;
