@@ -176,3 +176,5 @@ install: lib
 clean:
 	$(CARGO) clean
 	rm -rf tests/c/build
+
+include mk/java.mk

@@ -12,15 +12,20 @@
 #   4. the aarch64 library on an arm64 JVM under qemu-aarch64-static, when there is one:
 #      ARM64_JAVA_HOME, default target/arm64-jvm/.../java-17-openjdk-arm64 (`make java-arm64-jvm`
 #      unpacks Debian's openjdk-17-jre-headless:arm64 there without installing it);
-#   5. the API classes are Java 8 bytecode.
+#   5. each musl native in the jar (there is no musl JVM here): src/test/c/dlopen_demo.c, compiled
+#      for musl by zig, dlopens it under musl's own dynamic loader (MUSL_ROOT, default target/musl,
+#      from Debian's musl packages: `make java-test-runtimes`; aarch64 under qemu), looks the C ABI
+#      up by name as the FFM back end does, and gets a token;
+#   6. the API classes are Java 8 bytecode.
 #
-# Environment: JAVA25_HOME, JAVA17_HOME, ARM64_JAVA_HOME.
+# Environment: JAVA25_HOME, JAVA17_HOME, ARM64_JAVA_HOME, MUSL_ROOT.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 java25="${JAVA25_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
 java17="${JAVA17_HOME:-/usr/lib/jvm/java-17-openjdk-amd64}"
 arm64="${ARM64_JAVA_HOME:-$root/target/arm64-jvm/root/usr/lib/jvm/java-17-openjdk-arm64}"
+musl_root="${MUSL_ROOT:-$root/target/musl}"
 
 if [ -z "${FLYTEAUTH_IDP_ENDPOINT:-}" ]; then
   exec "$root/scripts/with-idp" "$0" "$@"
@@ -82,6 +87,29 @@ if [ "$host" = linux-x86_64 ] && [ -x "$arm64/bin/java" ] && command -v qemu-aar
 else
   echo "skip aarch64 under qemu (no arm64 JVM at $arm64: make java-arm64-jvm)"
 fi
+
+# musl: a musl process loads the library from the jar with dlopen and gets a token.
+for p in $(unzip -Z1 "$jar" | sed -n 's|^native/\(linux-[a-z0-9_]*-musl\)/libflyteauth_jni.so$|\1|p'); do
+  arch="$(cut -d- -f2 <<<"$p")"
+  deb="$([ "$arch" = x86_64 ] && echo amd64 || echo arm64)"
+  loader="$musl_root/root-$deb/lib/ld-musl-$arch.so.1"
+  if [ ! -f "$loader" ] || ! command -v zig >/dev/null; then
+    fail "$p: cannot test it (musl loader $loader or zig missing: make java-test-runtimes, scripts/install-cross-tools)"
+    continue
+  fi
+  mkdir -p "$work/$p"
+  unzip -q -o "$jar" "native/$p/libflyteauth_jni.so" -d "$work/$p"
+  zig cc -target "$arch-linux-musl" -std=gnu11 -Wall -Wextra -Werror -I"$root/include" \
+    "$here/src/test/c/dlopen_demo.c" -o "$work/$p/dlopen_demo"
+  runner=()
+  [ "$arch" = "$(uname -m)" ] || runner=(qemu-aarch64-static)
+  if out="$("${runner[@]}" "$loader" "$work/$p/dlopen_demo" "$work/$p/native/$p/libflyteauth_jni.so" 2>&1)" &&
+     grep -q '^  flyte-authorization: Bearer ' <<<"$out"; then
+    pass "$p: dlopen under musl's loader${runner[*]:+ (${runner[*]})}, a token from the fixture"
+  else
+    fail "$p: dlopen under musl's loader"; sed 's/^/     /' <<<"$out"
+  fi
+done
 
 # The public API stays Java 8 bytecode (major version 52).
 major="$(cd "$work" && unzip -q -o "$jar" org/flyte/auth/Authenticator.class && od -An -j6 -N2 -tu1 org/flyte/auth/Authenticator.class | awk '{print $1 * 256 + $2}')"
