@@ -1,8 +1,8 @@
 # Java release jars (issue 12, "Java that just works"): the JNI library of every target in one jar,
 # and one Maven classifier jar per platform. bindings/java/README.md says how users depend on them.
 #
-#   make java-natives      for each of JAVA_TARGETS: the static library (cargo, the recipes of
-#                          ../shared PLATFORMS.md), then bindings/java/build-native.sh --target
+#   make java-natives      for each of JAVA_TARGETS: the static library (cargo / cargo zigbuild, as
+#                          `make dist` builds it), then bindings/java/build-native.sh --target
 #                          -> bindings/java/build/native/<os>-<arch>[-musl]/
 #   make java-dist         bindings/java/target/dist: flyteauth-<v>.jar with every native found under
 #                          build/native, flyteauth-<v>-<platform>.jar with one each, the pom; fails
