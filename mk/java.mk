@@ -39,8 +39,10 @@ java-natives: $(addprefix java-native-,$(JAVA_TARGETS))
 
 # The static library of one target, then its JNI library.
 #   glibc: zig links against GLIBC 2.17 (the .2.17 suffix); the JNI library is linked by zig the same way.
-#   musl:  Debian has no musl std, so std is built from source (-Zbuild-std, RUSTC_BOOTSTRAP);
-#          build-native.sh links a shared library that needs only musl's libc.
+#   musl:  Debian has no musl std, so std is built from source (-Zbuild-std, RUSTC_BOOTSTRAP); the
+#          same static library as the static musl archive of `make dist` (crt-static changes only
+#          how a final executable is linked); build-native.sh links a shared library from it that
+#          needs only musl's libc.
 #   Windows: mingw-w64, std built from source likewise.
 java-native-%:
 	@case "$*" in \

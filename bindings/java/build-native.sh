@@ -29,7 +29,10 @@
 # host gcc. musl: Alpine's JVM is itself linked against musl dynamically, so the JNI library must
 # be a shared object that needs musl's libc.so (musl's loader maps libc.so, libm.so, libdl.so, ...
 # to itself); the unwinder the Rust code needs is zig's libunwind, linked in statically, so nothing
-# but musl is needed at run time. macOS needs Apple's SDK: on Linux the script says so and stops
+# but musl is needed at run time. The static library can be the one `make dist` builds for the
+# static musl archive (default crt-static): a staticlib carries no libc and its objects are PIC
+# with general-dynamic TLS either way, so only this final link decides static or dynamic; its
+# symbols newer than musl 1.2.3 (pidfd_spawnp, pidfd_getpid, __cxa_thread_atexit_impl) are weak. macOS needs Apple's SDK: on Linux the script says so and stops
 # (the release workflow runs it on a Mac runner).
 #
 # Environment: JAVA_HOME (jni.h; default: the JDK of `javac` on PATH). Only the host build runs

@@ -99,7 +99,9 @@ for p in $(unzip -Z1 "$jar" | sed -n 's|^native/\(linux-[a-z0-9_]*-musl\)/libfly
   fi
   mkdir -p "$work/$p"
   unzip -q -o "$jar" "native/$p/libflyteauth_jni.so" -d "$work/$p"
-  zig cc -target "$arch-linux-musl" -std=gnu11 -Wall -Wextra -Werror -I"$root/include" \
+  # -dynamic: a static musl program cannot dlopen; -O2: zig's debug build links its UBSan
+  # runtime, which needs libc symbols newer than old musl (statx, musl 1.2.5).
+  zig cc -target "$arch-linux-musl" -dynamic -O2 -std=gnu11 -Wall -Wextra -Werror -I"$root/include" \
     "$here/src/test/c/dlopen_demo.c" -o "$work/$p/dlopen_demo"
   runner=()
   [ "$arch" = "$(uname -m)" ] || runner=(qemu-aarch64-static)
