@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Test the release jars of target/dist (dist.sh) the way users get them: the library comes out of
 # the jar (no -Dflyteauth.library.path, an empty java.library.path), and the demo gets a token
-# from the IdP fixture.
+# from the IdP fixture, with no JVM warning.
 #
 #   bindings/java/test-dist.sh
 #
-#   1. the multi-platform jar on Java 17 (JNI) and Java 25 (FFM);
+#   1. the multi-platform jar on Java 17 (JNI) and Java 25 (FFM), on the class path
+#      (--enable-native-access=ALL-UNNAMED) and on the module path (=org.flyte.auth);
 #   2. this machine's classifier jar (Java 17);
 #   3. another platform's classifier jar fails with the loader's message, which names what it
 #      detected and what the jar carries;
@@ -52,7 +53,8 @@ run() {
   local out
   if out="$("$@" -Djava.library.path= Demo 2>&1)" &&
      grep -q "(Java, $backend): header metadata" <<<"$out" &&
-     grep -q '^  flyte-authorization: Bearer ' <<<"$out"; then
+     grep -q '^  flyte-authorization: Bearer ' <<<"$out" &&
+     ! grep -q '^WARNING' <<<"$out"; then
     pass "$label: $(grep -o 'flyteauth .*(Java, [a-z]*)' <<<"$out"), a token from the fixture"
   else
     fail "$label"; sed 's/^/     /' <<<"$out"
@@ -62,6 +64,9 @@ run() {
 start=$SECONDS
 run "Java 17, multi-platform jar" jni "$java17/bin/java" -cp "$jar:$work/classes"
 run "Java 25, multi-platform jar" ffm "$java25/bin/java" --enable-native-access=ALL-UNNAMED -cp "$jar:$work/classes"
+# On the module path the jar is the automatic module org.flyte.auth, and the flag names it.
+run "Java 25, module path" ffm "$java25/bin/java" --enable-native-access=org.flyte.auth \
+  -p "$jar" --add-modules org.flyte.auth -cp "$work/classes"
 if [ -f "$dist/flyteauth-$version-$host.jar" ]; then
   run "Java 17, classifier jar $host" jni "$java17/bin/java" -cp "$dist/flyteauth-$version-$host.jar:$work/classes"
 else
