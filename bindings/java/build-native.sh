@@ -92,7 +92,7 @@ case "$target" in
     # in statically so the DLL needs no MinGW runtime DLL next to it.
     libs=(-static-libgcc -Wl,-Bstatic -lpthread -Wl,-Bdynamic
           -lws2_32 -lbcrypt -luserenv -lntdll -ladvapi32 -lcrypt32 -liphlpapi -lkernel32
-          -lsynchronization -lole32 -lshell32 -loleaut32)
+          -lsynchronization)
     ;;
   x86_64-apple-darwin | aarch64-apple-darwin)
     dir="osx-${target%%-*}" os=osx
