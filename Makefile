@@ -179,3 +179,5 @@ clean:
 
 # Other platforms: Windows under Wine (test-windows), the macOS compile check (check-macos).
 include mk/windows.mk mk/macos.mk
+# Java release jars (java-dist, test-java-dist): see bindings/java/README.md.
+include mk/java.mk
