@@ -141,7 +141,7 @@ demo: lib pkgconfig fixture
 	@mkdir -p target/demo
 	$(CC) $(CFLAGS_DEMO) examples/c/demo.c -o target/demo/demo-c -L$(RELEASE) -lflyteauth -Wl,-rpath,$(RELEASE)
 	@scripts/with-idp sh -c 'target/demo/demo-c && \
-	    (cd bindings/go && PKG_CONFIG_PATH=$(RELEASE)/pkgconfig go run ./examples/demo) && \
+	    (cd bindings/go/flyteauth && PKG_CONFIG_PATH=$(RELEASE)/pkgconfig go run -tags flyteauth_system ./examples/demo) && \
 	    bash bindings/java/demo.sh'
 
 # Side by side with flytekit and the Go admin client, then the report (benches/README.md).

@@ -1,3 +1,5 @@
+//go:build cgo
+
 package flyteauth_test
 
 import (
@@ -6,7 +8,7 @@ import (
 	"log"
 	"net/http"
 
-	flyteauth "github.com/flyteorg/flyteauth/bindings/go"
+	flyteauth "github.com/flyteorg/flyteauth/bindings/go/flyteauth"
 )
 
 func ExampleNew() {

@@ -1,3 +1,5 @@
+//go:build cgo
+
 // Package flyteauth is the Go binding of flyteauth, Flyte's client authentication as one
 // native library (a Rust core behind a C ABI).
 //
@@ -25,13 +27,16 @@
 // and oauth2auth has an oauth2.TokenSource view; this package itself depends on the standard
 // library only.
 //
-// Linking: the package uses `#cgo pkg-config: flyteauth`, so pkg-config must find
-// flyteauth.pc: the installed one (`make install`), or the one in a repository checkout
-// (`make lib pkgconfig`, then PKG_CONFIG_PATH=<repo>/target/release/pkgconfig). See README.md.
+// Linking: a release of this module carries the library prebuilt for linux/amd64,
+// linux/arm64, darwin/amd64, darwin/arm64 and windows/amd64 (build/<goos>-<goarch>), linked
+// statically with every system library it needs (link_prebuilt.go): `go build` needs no Rust,
+// no pkg-config and no loader path. With the build tag flyteauth_system the package links an
+// installed library through pkg-config instead (link_system.go). Without cgo
+// (CGO_ENABLED=0) it compiles, and New and FromFlyteConfig return an error matching
+// [ErrUnsupported] (nocgo.go). See README.md.
 package flyteauth
 
 /*
-#cgo pkg-config: flyteauth
 #include <stdint.h>
 #include <stdlib.h>
 #include "flyteauth.h"

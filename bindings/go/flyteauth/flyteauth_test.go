@@ -1,3 +1,5 @@
+//go:build cgo
+
 package flyteauth_test
 
 import (
@@ -16,8 +18,8 @@ import (
 	"testing"
 	"time"
 
-	flyteauth "github.com/flyteorg/flyteauth/bindings/go"
-	"github.com/flyteorg/flyteauth/bindings/go/internal/idptest"
+	flyteauth "github.com/flyteorg/flyteauth/bindings/go/flyteauth"
+	"github.com/flyteorg/flyteauth/bindings/go/flyteauth/internal/idptest"
 )
 
 // commandConfig authenticates with `echo <token>` (no network, a token that never expires).

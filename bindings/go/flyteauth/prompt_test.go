@@ -1,3 +1,5 @@
+//go:build cgo
+
 package flyteauth_test
 
 import (
@@ -7,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	flyteauth "github.com/flyteorg/flyteauth/bindings/go"
-	"github.com/flyteorg/flyteauth/bindings/go/internal/idptest"
+	flyteauth "github.com/flyteorg/flyteauth/bindings/go/flyteauth"
+	"github.com/flyteorg/flyteauth/bindings/go/flyteauth/internal/idptest"
 )
 
 func interactiveConfig(idp *idptest.IdP, authType string) string {

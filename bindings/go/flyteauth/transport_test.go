@@ -1,3 +1,5 @@
+//go:build cgo
+
 package flyteauth_test
 
 import (
@@ -10,8 +12,8 @@ import (
 	"sync"
 	"testing"
 
-	flyteauth "github.com/flyteorg/flyteauth/bindings/go"
-	"github.com/flyteorg/flyteauth/bindings/go/internal/idptest"
+	flyteauth "github.com/flyteorg/flyteauth/bindings/go/flyteauth"
+	"github.com/flyteorg/flyteauth/bindings/go/flyteauth/internal/idptest"
 )
 
 // apiServer answers 401 to requests whose auth header is missing or revoked; the first

@@ -6,8 +6,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
-	flyteauth "github.com/flyteorg/flyteauth/bindings/go"
-	"github.com/flyteorg/flyteauth/bindings/go/grpcauth"
+	flyteauth "github.com/flyteorg/flyteauth/bindings/go/flyteauth"
+	"github.com/flyteorg/flyteauth/bindings/go/flyteauth/grpcauth"
 )
 
 func ExampleUnaryClientInterceptor() {

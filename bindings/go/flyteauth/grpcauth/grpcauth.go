@@ -25,7 +25,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	flyteauth "github.com/flyteorg/flyteauth/bindings/go"
+	flyteauth "github.com/flyteorg/flyteauth/bindings/go/flyteauth"
 )
 
 // An Option changes the per-RPC credentials.

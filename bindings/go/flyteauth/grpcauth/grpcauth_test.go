@@ -14,9 +14,9 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	flyteauth "github.com/flyteorg/flyteauth/bindings/go"
-	"github.com/flyteorg/flyteauth/bindings/go/grpcauth"
-	"github.com/flyteorg/flyteauth/bindings/go/internal/idptest"
+	flyteauth "github.com/flyteorg/flyteauth/bindings/go/flyteauth"
+	"github.com/flyteorg/flyteauth/bindings/go/flyteauth/grpcauth"
+	"github.com/flyteorg/flyteauth/bindings/go/flyteauth/internal/idptest"
 )
 
 // server is a gRPC health service that checks the auth header: calls without one, or with a

@@ -19,7 +19,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	flyteauth "github.com/flyteorg/flyteauth/bindings/go"
+	flyteauth "github.com/flyteorg/flyteauth/bindings/go/flyteauth"
 )
 
 // TokenSource returns an oauth2.TokenSource whose Token is the Authenticator's current

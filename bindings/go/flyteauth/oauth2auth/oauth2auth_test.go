@@ -10,9 +10,9 @@ import (
 
 	"golang.org/x/oauth2"
 
-	flyteauth "github.com/flyteorg/flyteauth/bindings/go"
-	"github.com/flyteorg/flyteauth/bindings/go/internal/idptest"
-	"github.com/flyteorg/flyteauth/bindings/go/oauth2auth"
+	flyteauth "github.com/flyteorg/flyteauth/bindings/go/flyteauth"
+	"github.com/flyteorg/flyteauth/bindings/go/flyteauth/internal/idptest"
+	"github.com/flyteorg/flyteauth/bindings/go/flyteauth/oauth2auth"
 )
 
 func newAuth(t *testing.T, config string) *flyteauth.Authenticator {

@@ -18,7 +18,7 @@ import (
 	"sort"
 	"time"
 
-	flyteauth "github.com/flyteorg/flyteauth/bindings/go"
+	flyteauth "github.com/flyteorg/flyteauth/bindings/go/flyteauth"
 )
 
 func main() {
