@@ -52,8 +52,8 @@ func Dir() string {
 		return d
 	}
 	_, file, _, _ := runtime.Caller(0)
-	// bindings/go/internal/idptest/idptest.go -> repository root
-	return filepath.Join(filepath.Dir(file), "..", "..", "..", "..", "tests", "fixtures", "idp")
+	// bindings/go/flyteauth/internal/idptest/idptest.go -> repository root
+	return filepath.Join(filepath.Dir(file), "..", "..", "..", "..", "..", "tests", "fixtures", "idp")
 }
 
 // Start starts a fixture with extra environment ("IDP_ACCESS_TOKEN_TTL=12", ...; see the
