@@ -9,6 +9,8 @@
 #   make dist-check-glibc       every glibc archive's .so and CLI need nothing above GLIBC_2.17
 #   make go-prebuilt            bindings/go/flyteauth/build/<goos>-<goarch>/ from the archives
 #   make go-prebuilt-check      fail when those libraries (or the header copy) are stale
+#   make test-platforms         what CI runs: both glibc archives + dist-test, test-aarch64,
+#                               test-go-consumer, go-prebuilt-check
 #   make test-go-consumer       a Go module outside the repository, built from a module zip
 #                               with go alone (no Rust, no pkg-config), linux/amd64 + arm64
 #
@@ -64,6 +66,16 @@ go-prebuilt-check:
 test-go-consumer: fixture
 	@for t in x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu; do \
 	    test -f $(call DIST_ARCHIVE,$$t) || $(DIST_ENV) scripts/dist $$t || exit 1; done
-	scripts/go-prebuilt update $(DIST_DIR)
 	$(DIST_ENV) scripts/go-consumer-test amd64 arm64
+# What CI can afford on 2 cores (docs/PLATFORMS.md, "What CI runs"): the two glibc archives
+# (an up-to-date cargo build is a no-op), their consumer tests, the aarch64 suites under qemu,
+# the Go consumer and the staleness check. The musl archives (and Windows, macOS) are built by
+# dist-all / dist-test-all.
+CI_DIST_TARGETS ?= x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu
+.PHONY: test-platforms
+test-platforms: fixture go-prebuilt-check
+	@set -e; for t in $(CI_DIST_TARGETS); do $(DIST_ENV) scripts/dist $$t; \
+	    $(DIST_ENV) scripts/dist-test $(call DIST_ARCHIVE,$$t); done
+	$(MAKE) --no-print-directory test-aarch64 test-go-consumer
+
 include mk/cross.mk
