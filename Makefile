@@ -7,6 +7,7 @@
 #   make demo     build, start the local identity provider, print the header metadata from C, Go and Java
 #   make bench    benchmarks; figures go to docs/PERFORMANCE.md by hand from the printed output
 #   make install  PREFIX=/usr/local (DESTDIR supported): library, header, pkg-config file
+#   make dist TARGET=<triple>, make dist-all, ...: release archives and their tests (mk/dist.mk)
 
 CARGO       ?= cargo
 CC          ?= gcc
@@ -22,14 +23,18 @@ FIXTURE     := tests/fixtures/idp
 CFLAGS_DEMO := -std=c11 -O2 -Wall -Wextra -Werror -pedantic -I$(ROOT)/include
 
 SHELL       := /bin/bash
+SOMAJOR     := $(firstword $(subst ., ,$(VERSION)))
 
 .PHONY: pkgconfig build lib header check-header cbindgen fixture lint test test-suites test-rust test-under-load test-keyring test-c test-go test-java test-pkgconfig \
         demo bench install clean fuzz-smoke
 
 build: lib check-header $(RELEASE)/pkgconfig/flyteauth.pc
 
+# The library's soname is libflyteauth.so.$(SOMAJOR) (build.rs): programs linked against the
+# uninstalled library look for that name, so it is linked next to it.
 lib:
 	$(CARGO) build --release --lib
+	ln -sf libflyteauth.so $(RELEASE)/libflyteauth.so.$(SOMAJOR)
 
 # An uninstalled pkg-config file pointing into this checkout (PKG_CONFIG_PATH=target/release/pkgconfig),
 # with an rpath so programs linked against it run without LD_LIBRARY_PATH (used by the Go binding).
@@ -141,7 +146,7 @@ demo: lib pkgconfig fixture
 	@mkdir -p target/demo
 	$(CC) $(CFLAGS_DEMO) examples/c/demo.c -o target/demo/demo-c -L$(RELEASE) -lflyteauth -Wl,-rpath,$(RELEASE)
 	@scripts/with-idp sh -c 'target/demo/demo-c && \
-	    (cd bindings/go && PKG_CONFIG_PATH=$(RELEASE)/pkgconfig go run ./examples/demo) && \
+	    (cd bindings/go/flyteauth && PKG_CONFIG_PATH=$(RELEASE)/pkgconfig go run -tags flyteauth_system ./examples/demo) && \
 	    bash bindings/java/demo.sh'
 
 # Side by side with flytekit and the Go admin client, then the report (benches/README.md).
@@ -168,7 +173,9 @@ fuzz-smoke:
 install: lib
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
 	install -m 0644 include/flyteauth.h $(DESTDIR)$(INCLUDEDIR)/flyteauth.h
-	install -m 0755 $(RELEASE)/libflyteauth.so $(DESTDIR)$(LIBDIR)/libflyteauth.so
+	install -m 0755 $(RELEASE)/libflyteauth.so $(DESTDIR)$(LIBDIR)/libflyteauth.so.$(VERSION)
+	ln -sf libflyteauth.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libflyteauth.so.$(SOMAJOR)
+	ln -sf libflyteauth.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libflyteauth.so
 	install -m 0644 $(RELEASE)/libflyteauth.a $(DESTDIR)$(LIBDIR)/libflyteauth.a
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 	    -e 's|@VERSION@|$(VERSION)|' flyteauth.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/flyteauth.pc
@@ -181,3 +188,5 @@ clean:
 include mk/windows.mk mk/macos.mk
 # Java release jars (java-dist, test-java-dist): see bindings/java/README.md.
 include mk/java.mk
+# Release archives, cross-target tests, the Go module's prebuilt libraries (issue 12).
+include mk/dist.mk

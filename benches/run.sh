@@ -44,6 +44,8 @@ fi
 if want hot || want first || want storm; then
 step "build: library, C harnesses, Go programs, Java classes, flytekit venv"
 cargo build --release --lib --quiet
+# The library's soname (build.rs) is what programs linked against target/release look for.
+ln -sf libflyteauth.so target/release/libflyteauth.so.0
 make --no-print-directory pkgconfig >/dev/null
 gcc -std=c11 -O2 -Wall -Wextra -Werror benches/c/spawn_stats.c -o "$out/spawn_stats"
 bash benches/go/run.sh build

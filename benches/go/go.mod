@@ -2,12 +2,16 @@ module github.com/flyteorg/flyteauth/benches/go
 
 go 1.26.0
 
-replace github.com/flyteorg/flyteauth/bindings/go => ../../bindings/go
+replace (
+	github.com/flyteorg/flyteauth/bindings/go/flyteauth => ../../bindings/go/flyteauth
+	github.com/flyteorg/flyteauth/bindings/go/flyteauth/grpcauth => ../../bindings/go/flyteauth/grpcauth
+)
 
 require (
 	github.com/flyteorg/flyte/flyteidl v1.14.0
 	github.com/flyteorg/flyte/flytestdlib v1.11.0
-	github.com/flyteorg/flyteauth/bindings/go v0.0.0-00010101000000-000000000000
+	github.com/flyteorg/flyteauth/bindings/go/flyteauth v0.0.0-00010101000000-000000000000
+	github.com/flyteorg/flyteauth/bindings/go/flyteauth/grpcauth v0.0.0-00010101000000-000000000000
 	golang.org/x/oauth2 v0.37.0
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12

@@ -30,8 +30,8 @@ build() {
   fi
   mkdir -p "$out"
   # -mod=readonly: go.mod and go.sum are committed and must be complete; nothing is
-  # resolved or rewritten here.
-  (cd "$here" && go build -mod=readonly -trimpath -o "$out/" \
+  # resolved or rewritten here. flyteauth_system: link the checkout's library (pkg-config).
+  (cd "$here" && go build -mod=readonly -trimpath -tags flyteauth_system -o "$out/" \
     ./cmd/first-header-flyteauth ./cmd/first-header-flyteidl-go ./cmd/hotpath ./cmd/storm)
 }
 

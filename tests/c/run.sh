@@ -7,6 +7,11 @@
 #   SKIP_VALGRIND=1 tests/c/run.sh    # both variants, natively
 #   tests/c/run.sh happy_path threads # only the named cases
 #
+# Another target (mk/cross.mk runs it for aarch64 under qemu): FLYTEAUTH_LIB_DIR is a built
+# library directory to use instead of building (e.g. an unpacked release archive's lib/), CC the
+# cross compiler and RUNNER the emulator that runs its programs; valgrind does not run under an
+# emulator, so SKIP_VALGRIND=1 is required with RUNNER.
+#
 # Exits non-zero if the build, any check, or valgrind fails.
 set -euo pipefail
 
@@ -14,8 +19,20 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build="$repo/tests/c/build"
 cd "$repo"
 
-echo "== cargo build --release"
-cargo build --release --quiet
+RUNNER="${RUNNER:-}"
+if [ -n "$RUNNER" ] && [ "${SKIP_VALGRIND:-0}" != "1" ]; then
+  echo "run.sh: valgrind cannot run under RUNNER=$RUNNER: set SKIP_VALGRIND=1" >&2
+  exit 1
+fi
+if [ -n "${FLYTEAUTH_LIB_DIR:-}" ]; then
+  libdir="$(cd "$FLYTEAUTH_LIB_DIR" && pwd)"
+else
+  libdir="$repo/target/release"
+  echo "== cargo build --release"
+  cargo build --release --quiet
+  # The soname (build.rs) is what the shared variant will look for.
+  ln -sf libflyteauth.so "$libdir/libflyteauth.so.0"
+fi
 
 mkdir -p "$build"
 CC="${CC:-gcc}"
@@ -24,21 +41,22 @@ STATIC_LIBS=(-lgcc_s -lutil -lrt -lpthread -lm -ldl -lc)
 
 echo "== compile: shared ($build/test_flyteauth_shared)"
 "$CC" "${CFLAGS[@]}" -o "$build/test_flyteauth_shared" "$repo/tests/c/test_flyteauth.c" \
-  -L "$repo/target/release" -lflyteauth -Wl,-rpath,"$repo/target/release"
+  -L "$libdir" -lflyteauth -Wl,-rpath,"$libdir"
 
 echo "== compile: static ($build/test_flyteauth_static)"
 "$CC" "${CFLAGS[@]}" -o "$build/test_flyteauth_static" "$repo/tests/c/test_flyteauth.c" \
-  "$repo/target/release/libflyteauth.a" "${STATIC_LIBS[@]}"
+  "$libdir/libflyteauth.a" "${STATIC_LIBS[@]}"
 
-# The shared variant must really use the .so, the static one must not. (ldd's output is
-# captured first: `ldd | grep -q` can fail under pipefail when grep exits early.)
-shared_deps="$(ldd "$build/test_flyteauth_shared")"
-static_deps="$(ldd "$build/test_flyteauth_static")"
-if ! grep -q 'libflyteauth\.so' <<<"$shared_deps"; then
+# The shared variant must really use the .so, the static one must not. (readelf's output is
+# captured first: `readelf | grep -q` can fail under pipefail when grep exits early; readelf
+# rather than ldd, which cannot read another architecture's programs.)
+shared_deps="$(readelf -d "$build/test_flyteauth_shared")"
+static_deps="$(readelf -d "$build/test_flyteauth_static")"
+if ! grep -q 'NEEDED.*libflyteauth\.so' <<<"$shared_deps"; then
   echo "run.sh: the shared variant is not linked to libflyteauth.so" >&2
   exit 1
 fi
-if grep -q 'libflyteauth' <<<"$static_deps"; then
+if grep -q 'NEEDED.*libflyteauth' <<<"$static_deps"; then
   echo "run.sh: the static variant depends on a shared libflyteauth" >&2
   exit 1
 fi
@@ -84,8 +102,9 @@ status=0
 for variant in shared static; do
   bin="$build/test_flyteauth_$variant"
   if [ "${SKIP_VALGRIND:-0}" = "1" ]; then
-    echo "== run: $variant (no valgrind)"
-    if ! scripts/with-idp "$bin" "$@"; then
+    echo "== run: $variant (no valgrind${RUNNER:+, under $RUNNER})"
+    # shellcheck disable=SC2086
+    if ! scripts/with-idp $RUNNER "$bin" "$@"; then
       echo "== FAIL: $variant" >&2
       status=1
     fi

@@ -13,7 +13,7 @@ import (
 	"os"
 	"time"
 
-	flyteauth "github.com/flyteorg/flyteauth/bindings/go"
+	flyteauth "github.com/flyteorg/flyteauth/bindings/go/flyteauth"
 
 	"github.com/flyteorg/flyteauth/benches/go/internal/benchenv"
 )

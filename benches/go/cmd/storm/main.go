@@ -43,8 +43,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
-	flyteauth "github.com/flyteorg/flyteauth/bindings/go"
-	"github.com/flyteorg/flyteauth/bindings/go/grpcauth"
+	flyteauth "github.com/flyteorg/flyteauth/bindings/go/flyteauth"
+	"github.com/flyteorg/flyteauth/bindings/go/flyteauth/grpcauth"
 
 	"github.com/flyteorg/flyteauth/benches/go/internal/adminclient"
 	"github.com/flyteorg/flyteauth/benches/go/internal/benchenv"

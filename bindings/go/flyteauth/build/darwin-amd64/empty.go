@@ -1,0 +1,3 @@
+// Package darwin_amd64 holds the prebuilt flyteauth library for darwin/amd64 (libflyteauth.a, on release tags).
+// It has no code: this file makes `go mod vendor` keep the directory (see ../../includebuild.go).
+package darwin_amd64

@@ -1,0 +1,3 @@
+// Package linux_amd64 holds the prebuilt flyteauth library for linux/amd64 (libflyteauth.a, on release tags).
+// It has no code: this file makes `go mod vendor` keep the directory (see ../../includebuild.go).
+package linux_amd64

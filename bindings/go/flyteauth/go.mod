@@ -1,0 +1,3 @@
+module github.com/flyteorg/flyteauth/bindings/go/flyteauth
+
+go 1.24
