@@ -86,7 +86,7 @@ test:
 	    bindings/java/target/surefire-reports-ffm bindings/java/target/surefire-reports-jni
 	@echo "make test: all suites passed"
 
-test-suites: lint check-header fixture test-rust test-under-load test-keyring test-c test-pkgconfig test-go test-java fuzz-smoke
+test-suites: lint check-header go-prebuilt-check fixture test-rust test-under-load test-keyring test-c test-pkgconfig test-go test-java fuzz-smoke
 
 test-rust: fixture
 	$(CARGO) test --all-targets

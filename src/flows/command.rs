@@ -21,6 +21,12 @@
 //!   group is left alone (a credential helper may have started a legitimate daemon), and its
 //!   output is read for at most 2 more seconds: a background process that inherited stdout and
 //!   keeps it open does not hold the token back, and what was read by then is used.
+//! - **Its exit, after fork().** tokio learns that a command exited from a pidfd where the
+//!   kernel has them (Linux 5.3 and later), else from `SIGCHLD` through one process-wide pipe.
+//!   A process forked from one that used it shares that pipe with its parent, which can read
+//!   the child's notification first, so the wait would never end (kernels without pidfd:
+//!   Amazon Linux 2's 4.14, RHEL 7; macOS; valgrind). The exit is also asked of the OS
+//!   directly every [`REAP_POLL`], so it is seen either way.
 //! - **Recursion.** A command that would run itself again (`command` is `flyteauth token`
 //!   with the same config, or any program that uses the same flyteauth config) is refused
 //!   before anything starts, instead of starting processes without end (see `recursion.rs`).
@@ -47,6 +53,9 @@ const OUTPUT_LIMIT: usize = 1024 * 1024;
 /// How long the output may stay open after the command has exited (held by a process it
 /// started in the background) before what was read by then is used.
 const EXIT_GRACE: Duration = Duration::from_secs(2);
+
+/// How often a running command's exit is also asked of the OS directly (see the module docs).
+const REAP_POLL: Duration = Duration::from_millis(200);
 
 /// The deadline of a `commandTimeout` too large to add to the clock (about 30 years).
 const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
@@ -208,7 +217,7 @@ async fn collect(
                 read?;
                 err_open = false;
             }
-            status = child.wait() => break status.map_err(Failure::Wait)?,
+            status = exited(child) => break status.map_err(Failure::Wait)?,
             () = timeout.as_mut() => return Err(Failure::TimedOut),
         }
     };
@@ -243,6 +252,20 @@ async fn collect(
         ),
     }
     Ok(status)
+}
+
+/// Wait for `child` to exit: tokio's notification, or the OS asked every [`REAP_POLL`] when
+/// the notification never comes (a forked process without pidfd; see the module docs).
+async fn exited(child: &mut tokio::process::Child) -> std::io::Result<ExitStatus> {
+    loop {
+        tokio::select! {
+            status = child.wait() => return status,
+            () = tokio::time::sleep(REAP_POLL) => {}
+        }
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+    }
 }
 
 /// Append everything `stream` yields to `buf`, up to [`OUTPUT_LIMIT`] bytes.
