@@ -428,7 +428,7 @@ fn build_client(config: &Config, pooling: Pooling) -> Result<reqwest::Client> {
 /// with `insecureSkipVerify`. rustls with the ring provider, never a process-wide default.
 ///
 /// The platform verifier itself is built only when the first certificate must be checked
-/// ([`LazyPlatformVerifier`]): loading the OS's roots is start-up work a plain-http or
+/// ([`CertificateCheck::Platform`]): loading the OS's roots is start-up work a plain-http or
 /// not-yet-connected client never needs, and under Wine the Windows verifier cannot be built at
 /// all (crypt32 rejects its chain-engine settings), which must not stop plain-http use.
 fn tls_config(config: &Config) -> Result<rustls::ClientConfig> {
@@ -436,25 +436,24 @@ fn tls_config(config: &Config) -> Result<rustls::ClientConfig> {
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::new(ErrorKind::Internal, format!("TLS setup: {e}")))?;
-    let tls = if config.insecure_skip_verify {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
-            .with_no_client_auth()
+    let certificates = if config.insecure_skip_verify {
+        CertificateCheck::Skipped
     } else {
-        let extra_roots = match &config.ca_cert_file_path {
-            Some(path) => load_ca_file(path)?,
-            None => Vec::new(),
-        };
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(LazyPlatformVerifier::new(
-                extra_roots,
-                provider,
-            )))
-            .with_no_client_auth()
+        CertificateCheck::Platform {
+            extra_roots: match &config.ca_cert_file_path {
+                Some(path) => load_ca_file(path)?,
+                None => Vec::new(),
+            },
+            verifier: std::sync::OnceLock::new(),
+        }
     };
-    Ok(tls)
+    Ok(builder
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(Verifier {
+            provider,
+            certificates,
+        }))
+        .with_no_client_auth())
 }
 
 fn load_ca_file(path: &std::path::Path) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>> {
@@ -493,35 +492,45 @@ fn load_ca_file(path: &std::path::Path) -> Result<Vec<rustls::pki_types::Certifi
     Ok(certs)
 }
 
-/// The platform verifier (the OS's roots plus `caCertFilePath`), built on the first
-/// certificate it must check and then kept. Handshake signatures are checked with the crypto
-/// provider's algorithms, as the platform verifier itself does on every OS.
+/// How a server's certificate is checked: by the platform verifier (the OS's roots plus
+/// `caCertFilePath`), built on the first certificate it must check and then kept; or not at
+/// all (`insecureSkipVerify`).
 #[derive(Debug)]
-struct LazyPlatformVerifier {
-    provider: Arc<rustls::crypto::CryptoProvider>,
-    extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
-    verifier:
-        std::sync::OnceLock<std::result::Result<rustls_platform_verifier::Verifier, rustls::Error>>,
+enum CertificateCheck {
+    Platform {
+        extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+        verifier: std::sync::OnceLock<
+            std::result::Result<rustls_platform_verifier::Verifier, rustls::Error>,
+        >,
+    },
+    Skipped,
 }
 
-impl LazyPlatformVerifier {
-    fn new(
-        extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
-        provider: Arc<rustls::crypto::CryptoProvider>,
-    ) -> Self {
-        LazyPlatformVerifier {
-            provider,
-            extra_roots,
-            verifier: std::sync::OnceLock::new(),
-        }
-    }
+/// The library's certificate verifier. Handshake signatures are always checked, with the
+/// crypto provider's algorithms (as the platform verifier itself does on every OS).
+#[derive(Debug)]
+struct Verifier {
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    certificates: CertificateCheck,
+}
 
-    /// The platform verifier, built on first use; an error when the OS cannot give one.
-    fn verifier(&self) -> std::result::Result<&rustls_platform_verifier::Verifier, rustls::Error> {
-        self.verifier
+impl Verifier {
+    /// The platform verifier, built on first use (an error when the OS cannot give one);
+    /// `None` when certificates are not checked.
+    fn platform(
+        &self,
+    ) -> std::result::Result<Option<&rustls_platform_verifier::Verifier>, rustls::Error> {
+        let CertificateCheck::Platform {
+            extra_roots,
+            verifier,
+        } = &self.certificates
+        else {
+            return Ok(None);
+        };
+        verifier
             .get_or_init(|| {
                 rustls_platform_verifier::Verifier::new_with_extra_roots(
-                    self.extra_roots.iter().cloned(),
+                    extra_roots.iter().cloned(),
                     self.provider.clone(),
                 )
                 .map_err(|e| {
@@ -530,11 +539,12 @@ impl LazyPlatformVerifier {
                 })
             })
             .as_ref()
+            .map(Some)
             .map_err(Clone::clone)
     }
 }
 
-impl rustls::client::danger::ServerCertVerifier for LazyPlatformVerifier {
+impl rustls::client::danger::ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
         end_entity: &rustls::pki_types::CertificateDer<'_>,
@@ -543,13 +553,17 @@ impl rustls::client::danger::ServerCertVerifier for LazyPlatformVerifier {
         ocsp_response: &[u8],
         now: rustls::pki_types::UnixTime,
     ) -> std::result::Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        self.verifier()?.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        )
+        match self.platform()? {
+            Some(platform) => platform.verify_server_cert(
+                end_entity,
+                intermediates,
+                server_name,
+                ocsp_response,
+                now,
+            ),
+            // insecureSkipVerify: any certificate (the handshake signature is still checked).
+            None => Ok(rustls::client::danger::ServerCertVerified::assertion()),
+        }
     }
 
     fn verify_tls12_signature(
@@ -584,54 +598,5 @@ impl rustls::client::danger::ServerCertVerifier for LazyPlatformVerifier {
         self.provider
             .signature_verification_algorithms
             .supported_schemes()
-    }
-}
-
-/// `insecureSkipVerify`: accept any certificate, but still check handshake signatures.
-#[derive(Debug)]
-struct NoVerification(Arc<rustls::crypto::CryptoProvider>);
-
-impl rustls::client::danger::ServerCertVerifier for NoVerification {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &rustls::pki_types::CertificateDer<'_>,
-        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
-        _server_name: &rustls::pki_types::ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: rustls::pki_types::UnixTime,
-    ) -> std::result::Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        Ok(rustls::client::danger::ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
