@@ -86,7 +86,9 @@ test:
 	    bindings/java/target/surefire-reports-ffm bindings/java/target/surefire-reports-jni
 	@echo "make test: all suites passed"
 
-test-suites: lint check-header go-prebuilt-check fixture test-rust test-under-load test-keyring test-c test-pkgconfig test-go test-java fuzz-smoke
+# test-platforms (mk/dist.mk): aarch64 under qemu, Windows under Wine, the macOS check; its
+# tools are checked first, so that a machine without them fails at once, not after 30 minutes.
+test-suites: cross-tools-check lint check-header go-prebuilt-check fixture test-rust test-under-load test-keyring test-c test-pkgconfig test-go test-java fuzz-smoke test-platforms
 
 test-rust: fixture
 	$(CARGO) test --all-targets

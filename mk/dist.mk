@@ -9,8 +9,10 @@
 #   make dist-check-glibc       every glibc archive's .so and CLI need nothing above GLIBC_2.17
 #   make go-prebuilt            bindings/go/flyteauth/build/<goos>-<goarch>/ from the archives
 #   make go-prebuilt-check      fail when those libraries (or the header copy) are stale
-#   make test-platforms         what CI runs: both glibc archives + dist-test, test-aarch64,
-#                               test-go-consumer, go-prebuilt-check
+#   make test-platforms         what CI runs (in make test): test-aarch64, test-windows and
+#                               check-macos-aarch64
+#   make test-platforms-all     that, and every release archive with its tests, the Go consumer,
+#                               both macOS checks and the Java jars
 #   make test-go-consumer       a Go module outside the repository, built from a module zip
 #                               with go alone (no Rust, no pkg-config), linux/amd64 + arm64
 #
@@ -67,15 +69,22 @@ test-go-consumer: fixture
 	@for t in x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu; do \
 	    test -f $(call DIST_ARCHIVE,$$t) || $(DIST_ENV) scripts/dist $$t || exit 1; done
 	$(DIST_ENV) scripts/go-consumer-test amd64 arm64
-# What CI can afford on 2 cores (docs/PLATFORMS.md, "What CI runs"): the two glibc archives
-# (an up-to-date cargo build is a no-op), their consumer tests, the aarch64 suites under qemu,
-# the Go consumer and the staleness check. The musl archives (and Windows, macOS) are built by
-# dist-all / dist-test-all.
-CI_DIST_TARGETS ?= x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu
-.PHONY: test-platforms
-test-platforms: fixture go-prebuilt-check
-	@set -e; for t in $(CI_DIST_TARGETS); do $(DIST_ENV) scripts/dist $$t; \
-	    $(DIST_ENV) scripts/dist-test $(call DIST_ARCHIVE,$$t); done
-	$(MAKE) --no-print-directory test-aarch64 test-go-consumer
+# What CI runs (make test): the cross targets it can afford on 2 cores (docs/PLATFORMS.md,
+# "What CI runs"): aarch64 glibc under qemu (its archive in the cross-test profile with the
+# GLIBC 2.17 check, the Rust, C and Go suites), Windows under Wine (unit tests, the C demo and
+# the CLI against the fixture) and the macOS compile check for Apple silicon. About 22 minutes
+# cold. The tools come from scripts/install-cross-tools (which .ci/run calls).
+.PHONY: test-platforms test-platforms-all cross-tools-check
+test-platforms: cross-tools-check fixture
+	$(MAKE) --no-print-directory test-aarch64 test-windows check-macos-aarch64
+
+cross-tools-check:
+	@scripts/install-cross-tools --check
+
+# Everything else, by hand: the release archives of every target this machine builds, their
+# consumer tests and GLIBC check, the Go consumer (amd64 + arm64), both macOS checks and the
+# multi-platform Java jars. Cold, well over an hour on 2 cores.
+test-platforms-all: test-platforms
+	$(MAKE) --no-print-directory dist-all dist-test-all dist-check-glibc test-go-consumer check-macos test-java-dist
 
 include mk/cross.mk
