@@ -27,6 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{HeaderValue, LOCATION, PROXY_AUTHORIZATION, RETRY_AFTER, USER_AGENT};
+use rustls::pki_types::CertificateDer;
 
 use crate::config::Config;
 use crate::epoch::PerProcess;
@@ -81,6 +82,13 @@ pub struct HttpClient {
     client: Arc<PerProcess<reqwest::Client>>,
     /// The client for single-use grants: keeps no idle connection (see the module docs).
     unpooled: Arc<PerProcess<reqwest::Client>>,
+    /// The certificate check both clients of this process share (a child after `fork()` makes
+    /// its own: a parent's thread may have been building the platform verifier).
+    verifier: Arc<PerProcess<Arc<Verifier>>>,
+    /// `caCertFilePath`'s certificates, read and checked once, at creation: a client built
+    /// later (the unpooled one, a forked child's) does not read the file again, which may
+    /// have been rotated or unmounted since.
+    extra_roots: Arc<[CertificateDer<'static>]>,
     config: Arc<Config>,
     max_retries: u32,
     max_backoff: Duration,
@@ -93,7 +101,12 @@ impl HttpClient {
     /// Build the client from `config`; `proxy_token` adds `proxy-authorization` to requests
     /// to the Flyte endpoint's host and the config's `tokenUrl` host.
     pub fn new(config: &Config, proxy_token: Option<Arc<ProxyToken>>) -> Result<HttpClient> {
-        let client = build_client(config, Pooling::Pooled)?;
+        let extra_roots: Arc<[CertificateDer<'static>]> = match &config.ca_cert_file_path {
+            Some(path) if !config.insecure_skip_verify => load_ca_file(path)?.into(),
+            _ => Arc::new([]),
+        };
+        let verifier = Verifier::new(config, &extra_roots);
+        let client = build_client(config, Pooling::Pooled, verifier.clone())?;
         let proxy_hosts: Vec<String> = [config.base_url(), config.token_url.clone()]
             .into_iter()
             .flatten()
@@ -108,6 +121,8 @@ impl HttpClient {
         Ok(HttpClient {
             client: Arc::new(PerProcess::with(client)),
             unpooled: Arc::new(PerProcess::new()),
+            verifier: Arc::new(PerProcess::with(verifier)),
+            extra_roots,
             config: Arc::new(config.clone()),
             max_retries: config.max_retries,
             max_backoff: config.max_backoff_delay,
@@ -118,13 +133,17 @@ impl HttpClient {
 
     /// The reqwest client for this process and `policy`.
     fn client(&self, policy: Policy) -> Result<reqwest::Client> {
-        if policy.single_use {
-            self.unpooled
-                .get_or_try_init(|| build_client(&self.config, Pooling::Unpooled))
+        let (cell, pooling) = if policy.single_use {
+            (&self.unpooled, Pooling::Unpooled)
         } else {
-            self.client
-                .get_or_try_init(|| build_client(&self.config, Pooling::Pooled))
-        }
+            (&self.client, Pooling::Pooled)
+        };
+        cell.get_or_try_init(|| {
+            let verifier = self
+                .verifier
+                .get_or_init(|| Verifier::new(&self.config, &self.extra_roots));
+            build_client(&self.config, pooling, verifier)
+        })
     }
 
     /// Whether `url` is plain `http` where the config did not allow it: for endpoints the
@@ -393,9 +412,13 @@ enum Pooling {
     Unpooled,
 }
 
-/// A reqwest client with the config's TLS, proxy and timeouts.
-fn build_client(config: &Config, pooling: Pooling) -> Result<reqwest::Client> {
-    let tls = tls_config(config)?;
+/// A reqwest client with the config's TLS (checked by `verifier`), proxy and timeouts.
+fn build_client(
+    config: &Config,
+    pooling: Pooling,
+    verifier: Arc<Verifier>,
+) -> Result<reqwest::Client> {
+    let tls = tls_config(verifier)?;
     let mut builder = reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         .connect_timeout(config.per_retry_timeout.min(Duration::from_secs(10)))
@@ -424,39 +447,21 @@ fn build_client(config: &Config, pooling: Pooling) -> Result<reqwest::Client> {
     })
 }
 
-/// The TLS settings: the platform's roots plus `caCertFilePath`, or no verification at all
-/// with `insecureSkipVerify`. rustls with the ring provider, never a process-wide default.
-///
-/// The platform verifier itself is built only when the first certificate must be checked
-/// ([`CertificateCheck::Platform`]): loading the OS's roots is start-up work a plain-http or
-/// not-yet-connected client never needs, and under Wine the Windows verifier cannot be built at
-/// all (crypt32 rejects its chain-engine settings), which must not stop plain-http use.
-fn tls_config(config: &Config) -> Result<rustls::ClientConfig> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::new(ErrorKind::Internal, format!("TLS setup: {e}")))?;
-    let certificates = if config.insecure_skip_verify {
-        CertificateCheck::Skipped
-    } else {
-        CertificateCheck::Platform {
-            extra_roots: match &config.ca_cert_file_path {
-                Some(path) => load_ca_file(path)?,
-                None => Vec::new(),
-            },
-            verifier: std::sync::OnceLock::new(),
-        }
-    };
-    Ok(builder
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(Verifier {
-            provider,
-            certificates,
-        }))
-        .with_no_client_auth())
+/// The TLS settings of one reqwest client: rustls with the ring provider (never a process-wide
+/// default) and the library's [`Verifier`]. Each client has its own (a `ClientConfig` carries
+/// the client's session-resumption cache); the verifier is shared.
+fn tls_config(verifier: Arc<Verifier>) -> Result<rustls::ClientConfig> {
+    Ok(
+        rustls::ClientConfig::builder_with_provider(verifier.provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::new(ErrorKind::Internal, format!("TLS setup: {e}")))?
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
+            .with_no_client_auth(),
+    )
 }
 
-fn load_ca_file(path: &std::path::Path) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>> {
+fn load_ca_file(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>> {
     use rustls::pki_types::pem::PemObject;
     let pem = std::fs::read(path).map_err(|e| {
         Error::config(format!(
@@ -464,7 +469,7 @@ fn load_ca_file(path: &std::path::Path) -> Result<Vec<rustls::pki_types::Certifi
             path.display()
         ))
     })?;
-    let certs = rustls::pki_types::CertificateDer::pem_slice_iter(&pem)
+    let certs = CertificateDer::pem_slice_iter(&pem)
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| {
             Error::config(format!(
@@ -495,10 +500,15 @@ fn load_ca_file(path: &std::path::Path) -> Result<Vec<rustls::pki_types::Certifi
 /// How a server's certificate is checked: by the platform verifier (the OS's roots plus
 /// `caCertFilePath`), built on the first certificate it must check and then kept; or not at
 /// all (`insecureSkipVerify`).
+///
+/// The platform verifier is built only then: loading the OS's roots is start-up work a
+/// plain-http or not-yet-connected client never needs, and under Wine the Windows verifier
+/// cannot be built at all (crypt32 rejects its chain-engine settings), which must not stop
+/// plain-http use.
 #[derive(Debug)]
 enum CertificateCheck {
     Platform {
-        extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+        extra_roots: Arc<[CertificateDer<'static>]>,
         verifier: std::sync::OnceLock<
             std::result::Result<rustls_platform_verifier::Verifier, rustls::Error>,
         >,
@@ -515,6 +525,22 @@ struct Verifier {
 }
 
 impl Verifier {
+    /// The check `config` asks for, trusting `extra_roots` (from `caCertFilePath`) besides the
+    /// OS's roots.
+    fn new(config: &Config, extra_roots: &Arc<[CertificateDer<'static>]>) -> Arc<Verifier> {
+        Arc::new(Verifier {
+            provider: Arc::new(rustls::crypto::ring::default_provider()),
+            certificates: if config.insecure_skip_verify {
+                CertificateCheck::Skipped
+            } else {
+                CertificateCheck::Platform {
+                    extra_roots: extra_roots.clone(),
+                    verifier: std::sync::OnceLock::new(),
+                }
+            },
+        })
+    }
+
     /// The platform verifier, built on first use (an error when the OS cannot give one);
     /// `None` when certificates are not checked.
     fn platform(

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{jwt_claims, Idp, AUDIENCE};
-use flyteauth::{Authenticator, ErrorKind};
+use flyteauth::{Authenticator, ErrorKind, Prompt};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use serde_json::json;
 
@@ -68,6 +68,53 @@ fn ca_cert_file_path_is_trusted_for_discovery_and_token_calls() {
         .strip_prefix("Bearer ")
         .unwrap();
     assert_eq!(jwt_claims(token)["aud"], AUDIENCE);
+}
+
+/// The CA file is read once, when the authenticator is created. A single-use grant (here the
+/// device-code poll) goes on a client of its own that is built on first use, minutes later:
+/// by then the file may have been rotated away (a Kubernetes secret's symlink swap) or
+/// unmounted, and that must not fail the login.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_ca_file_is_read_once_at_creation() {
+    let pki = Pki::new();
+    let idp = pki.start_https_idp();
+    let cfg = json!({"endpoint": idp.endpoint, "authType": "DeviceFlow", "tokenCache": "memory",
+                     "caCertFilePath": pki.path("ca.pem")});
+    let auth = Authenticator::from_json(&cfg.to_string()).unwrap();
+    std::fs::remove_file(pki.path("ca.pem")).unwrap();
+    let (tx, prompts) = std::sync::mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    auth.set_prompt_callback(Some(std::sync::Arc::new(move |p: &Prompt| {
+        let _ = tx.lock().unwrap().send(p.clone());
+    })));
+    let login = tokio::spawn({
+        let auth = auth.clone();
+        async move { auth.metadata().await }
+    });
+    let prompt = tokio::task::spawn_blocking(move || {
+        prompts.recv_timeout(std::time::Duration::from_secs(20))
+    })
+    .await
+    .unwrap()
+    .expect("a device code prompt");
+    let Prompt::DeviceCode { user_code, .. } = prompt else {
+        panic!("expected a device code prompt, got {prompt:?}");
+    };
+    // The person approving the code: a browser that accepts the test server's certificate.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .tls_danger_accept_invalid_certs(true)
+        .build()
+        .unwrap();
+    common::answer_device_code_with(browser, &idp.url, &user_code, true).await;
+    let md = login.await.unwrap().unwrap();
+    let token = md
+        .get("flyte-authorization")
+        .unwrap()
+        .strip_prefix("Bearer ")
+        .unwrap();
+    assert_eq!(jwt_claims(token)["sub"], "test-user");
 }
 
 #[test]

@@ -234,7 +234,16 @@ pub fn scripted_browser() -> reqwest::Client {
 /// Approve (or deny) a device code at the fixture: GET /device for the xsrf token, then
 /// POST the code with confirm=yes (or abort=yes).
 pub async fn answer_device_code(idp_url: &str, user_code: &str, approve: bool) {
-    let browser = scripted_browser();
+    answer_device_code_with(scripted_browser(), idp_url, user_code, approve).await
+}
+
+/// [`answer_device_code`] with a given browser (e.g. one that trusts a test CA).
+pub async fn answer_device_code_with(
+    browser: reqwest::Client,
+    idp_url: &str,
+    user_code: &str,
+    approve: bool,
+) {
     let page = browser
         .get(format!("{idp_url}/device"))
         .send()
