@@ -391,7 +391,8 @@ impl Authenticator {
     }
 
     /// Set (or clear) the callback that shows login prompts (the URL to open, or the device
-    /// code) the host's own way. Prompts are always written to stderr as well.
+    /// code) the host's own way. Without one, prompts are written to stderr (or given to the
+    /// host's log sink, see [`crate::logging`]).
     pub fn set_prompt_callback(&self, callback: Option<PromptCallback>) {
         self.inner.prompt.set_callback(callback);
     }

@@ -113,7 +113,7 @@ impl HttpClient {
             .filter_map(|u| host_and_port(&u))
             .collect();
         if config.insecure_skip_verify {
-            log::warn!(
+            crate::logging::warning!(
                 "flyteauth: insecureSkipVerify is on: TLS certificates are not verified, so \
                  anyone on the network path can read the credentials this library sends"
             );
@@ -275,7 +275,7 @@ impl HttpClient {
                 };
             }
             let delay = self.backoff(attempt, retry_after);
-            log::debug!(
+            crate::logging::debug!(
                 "{what}: attempt {} failed, retrying in {delay:?}",
                 attempt + 1
             );
@@ -560,7 +560,9 @@ impl Verifier {
                     self.provider.clone(),
                 )
                 .map_err(|e| {
-                    log::warn!("flyteauth: cannot set up TLS certificate verification: {e}");
+                    crate::logging::warning!(
+                        "flyteauth: cannot set up TLS certificate verification: {e}"
+                    );
                     e
                 })
             })

@@ -1,6 +1,6 @@
-//! Reaching the person for an interactive login: what they must do is always written to
-//! stderr and handed to the host's prompt callback (a GUI or an IDE can show it its own way);
-//! for PKCE the browser is also opened, best-effort, with `$BROWSER` or the platform opener
+//! Reaching the person for an interactive login: what they must do is handed to the host's
+//! prompt callback (a GUI or an IDE can show it its own way), or without one written to stderr
+//! (to the host's log sink when it installed one, see [`crate::logging`]); for PKCE the browser is also opened, best-effort, with `$BROWSER` or the platform opener
 //! (an `http://` or `https://` URL only).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -73,26 +73,32 @@ impl PromptSink {
         drop(old);
     }
 
-    /// Show `prompt`: stderr always, then the callback on a blocking-pool thread (so a slow or
-    /// misbehaving callback never stalls the login; a panic in it is caught).
+    /// Show `prompt`: to the host's callback when it set one, on a blocking-pool thread (so a
+    /// slow or misbehaving callback never stalls the login; a panic in it is caught);
+    /// otherwise as a notice (stderr, or the host's log sink: see [`crate::logging`]).
     pub fn show(&self, prompt: &Prompt) {
-        eprintln!("{}", prompt.message());
         let callback = self
             .callback
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        if let Some(callback) = callback {
-            let prompt = prompt.clone();
-            let call = move || {
-                if catch_unwind(AssertUnwindSafe(|| callback(&prompt))).is_err() {
-                    log::warn!("flyteauth: the prompt callback panicked");
-                }
-            };
-            match tokio::runtime::Handle::try_current() {
-                Ok(handle) => drop(handle.spawn_blocking(call)),
-                Err(_) => call(),
+        let Some(callback) = callback else {
+            crate::logging::notice(
+                crate::logging::Level::Warn,
+                module_path!(),
+                format_args!("{}", prompt.message()),
+            );
+            return;
+        };
+        let prompt = prompt.clone();
+        let call = move || {
+            if catch_unwind(AssertUnwindSafe(|| callback(&prompt))).is_err() {
+                crate::logging::warning!("flyteauth: the prompt callback panicked");
             }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => drop(handle.spawn_blocking(call)),
+            Err(_) => call(),
         }
     }
 }
@@ -121,14 +127,16 @@ fn open_browser_with(url: &str, browser: Option<&str>) -> bool {
     let parsed = match url::Url::parse(url) {
         Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => parsed,
         Ok(parsed) => {
-            log::warn!(
+            crate::logging::warning!(
                 "flyteauth: not opening a browser for a `{}:` URL; only http and https URLs are opened",
                 parsed.scheme()
             );
             return false;
         }
         Err(_) => {
-            log::warn!("flyteauth: not opening a browser for a login URL that is not a URL");
+            crate::logging::warning!(
+                "flyteauth: not opening a browser for a login URL that is not a URL"
+            );
             return false;
         }
     };

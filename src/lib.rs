@@ -38,6 +38,7 @@ pub mod ffi;
 pub mod flows;
 pub mod http;
 pub mod interaction;
+pub mod logging;
 pub mod platform;
 pub mod redact;
 pub mod refresh;

@@ -174,7 +174,7 @@ impl Failures {
                 let step = backoff_step(self.count, e.retry_after());
                 self.retry_at = Instant::now().checked_add(step);
                 self.last = Some(e.clone());
-                log::debug!(
+                crate::logging::debug!(
                     "flyteauth: refresh failed ({} in a row): {e}; next attempt in {step:?} at the earliest",
                     self.count
                 );

@@ -69,11 +69,12 @@ impl KeyringCache {
 
     fn warn(&self, what: &str, e: &dyn std::fmt::Display) {
         if !self.warned.swap(true, Ordering::Relaxed) {
-            log::warn!(
-                "flyteauth: the OS keyring is not usable ({what}: {e}); tokens are kept in memory only"
-            );
-            eprintln!(
-                "flyteauth: warning: the OS keyring is not usable ({what}: {e}); tokens are kept in memory only"
+            crate::logging::notice(
+                crate::logging::Level::Warn,
+                module_path!(),
+                format_args!(
+                    "flyteauth: warning: the OS keyring is not usable ({what}: {e}); tokens are kept in memory only"
+                ),
             );
         }
     }
@@ -153,7 +154,7 @@ impl KeyringCache {
         };
         if let Some(current) = self.get(&store, &self.service, REFRESH_TOKEN) {
             if current != refused {
-                log::info!(
+                crate::logging::info!(
                     "flyteauth: the keyring holds a newer login (another process refreshed); \
                      keeping it"
                 );

@@ -746,8 +746,9 @@ impl Drop for HostPrompt {
 }
 
 /// Show login prompts the host's own way: `callback` is called with `user_data` whenever a
-/// person must act (the PKCE login URL, or the device flow's URL and code). Prompts are always
-/// written to stderr as well. A NULL `callback` removes the callback.
+/// person must act (the PKCE login URL, or the device flow's URL and code). Without a callback,
+/// prompts are written to stderr (or, with a log callback, given to it as `FLYTEAUTH_LOG_WARN`
+/// records). A NULL `callback` removes the callback.
 ///
 /// `release` (may be NULL) is called exactly once with `user_data` when the library will no
 /// longer call `callback`: after the callback is replaced or removed and any prompt being
@@ -857,6 +858,10 @@ pub extern "C" fn flyteauth_error_free(e: *mut flyteauth_error) {
         drop(unsafe { Box::from_raw(e.cast::<ErrorBox>()) });
     })
 }
+
+// The library's log (`flyteauth_set_log_callback`).
+mod logging;
+pub use logging::{flyteauth_log_callback, flyteauth_log_level, flyteauth_set_log_callback};
 
 #[cfg(test)]
 mod tests {

@@ -246,7 +246,7 @@ async fn collect(
         Ok(drained) => {
             drained?;
         }
-        Err(_) => log::debug!(
+        Err(_) => crate::logging::debug!(
             "flyteauth: the output of `{program}` is still open after it exited (a process it \
              started keeps it); using what it printed"
         ),

@@ -136,7 +136,7 @@ pub async fn login(
                 Some("authorization_pending") => {}
                 Some("slow_down") => {
                     interval = (interval + SLOW_DOWN_STEP).min(MAX_INTERVAL);
-                    log::debug!("device flow: slow_down, polling every {interval:?}");
+                    crate::logging::debug!("device flow: slow_down, polling every {interval:?}");
                 }
                 Some("access_denied") => {
                     return Err(Error::new(

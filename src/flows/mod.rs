@@ -142,7 +142,7 @@ impl FlowContext<'_> {
             match refreshed {
                 Ok(token) => return Ok(token),
                 Err(e) if e.kind() == ErrorKind::Authentication => {
-                    log::warn!(
+                    crate::logging::warning!(
                         "flyteauth: the refresh token was refused ({}); a new login is needed",
                         e.oauth_error().unwrap_or("no error code")
                     );

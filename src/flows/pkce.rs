@@ -339,7 +339,7 @@ pub async fn login(
     let url = authorization_url(params, &redirect_uri, state.secret(), challenge.as_str())?;
     prompt.show(&Prompt::Browser { url: url.clone() });
     if !open_browser(&url) {
-        log::info!("flyteauth: no browser could be started; open the URL shown above");
+        crate::logging::info!("flyteauth: no browser could be started; open the URL shown above");
     }
     let code = loopback
         .wait_for_code(

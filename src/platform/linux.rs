@@ -109,7 +109,7 @@ mod store {
             // the attribute sets equal (see the module docs).
             let attrs = HashMap::from([("application", PYTHON_KEYRING_APPLICATION)]);
             if let Err(e) = entry.update_attributes(&attrs) {
-                log::debug!(
+                crate::logging::debug!(
                     "flyteauth: could not set the keyring item's application attribute: {e}"
                 );
             }

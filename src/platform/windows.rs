@@ -226,7 +226,7 @@ mod sys {
                 .stderr(Stdio::null())
                 .status();
             if let Err(e) = status {
-                log::debug!("flyteauth: taskkill /T /PID {pid} could not run: {e}");
+                crate::logging::debug!("flyteauth: taskkill /T /PID {pid} could not run: {e}");
             }
         }
     }

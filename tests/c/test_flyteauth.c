@@ -830,6 +830,130 @@ static void test_login_required(void) {
     CHECK_INT_EQ(releases_seen, 2);
 }
 
+/* The log callback: records, not stderr. */
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static char log_text[16384];
+static int log_bad_record;
+static int log_releases;
+
+static void collect_log(void *user_data, flyteauth_log_level level, const char *target,
+                        const char *message) {
+    (void)user_data;
+    pthread_mutex_lock(&log_lock);
+    if (level < FLYTEAUTH_LOG_ERROR || level > FLYTEAUTH_LOG_TRACE || target == NULL ||
+        strncmp(target, "flyteauth", 9) != 0 || message == NULL)
+        log_bad_record = 1;
+    else
+        snprintf(log_text + strlen(log_text), sizeof log_text - strlen(log_text), "%d %s: %s\n",
+                 (int)level, target, message);
+    pthread_mutex_unlock(&log_lock);
+}
+
+static void count_log_release(void *user_data) {
+    CHECK(user_data == log_text);
+    log_releases++;
+}
+
+/* Point fd 2 at a fresh temporary file; returns the saved fd 2 (restore_stderr puts it back
+ * and returns what was written meanwhile, or NULL). */
+static int capture_stderr(void) {
+    char path[] = "/tmp/flyteauth-stderr-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return -1;
+    unlink(path);
+    fflush(stderr);
+    int saved = dup(2);
+    dup2(fd, 2);
+    close(fd);
+    return saved;
+}
+
+static char *restore_stderr(int saved) {
+    fflush(stderr);
+    static char text[4096];
+    memset(text, 0, sizeof text);
+    off_t end = lseek(2, 0, SEEK_END);
+    if (end > 0 && lseek(2, 0, SEEK_SET) == 0) {
+        ssize_t n = read(2, text, sizeof text - 1);
+        (void)n;
+    }
+    dup2(saved, 2);
+    close(saved);
+    return text;
+}
+
+/* A PKCE authenticator whose keyring cannot be reached, asked for a token non-interactively:
+ * the cache reports the keyring as unusable once. */
+static void touch_unreachable_keyring(void) {
+    char json[512];
+    snprintf(json, sizeof json,
+             "{\"endpoint\": \"%s\", \"insecure\": true, \"authType\": \"Pkce\","
+             " \"tokenCache\": \"keyring\", \"interactive\": false}",
+             getenv("FLYTEAUTH_IDP_ENDPOINT"));
+    flyteauth_authenticator *a = MUST_NEW(json);
+    if (a == NULL)
+        return;
+    flyteauth_error *err = EXPECT_FETCH_ERROR(a, 0, FLYTEAUTH_ERR_LOGIN_REQUIRED);
+    flyteauth_error_free(err);
+    flyteauth_authenticator_free(a);
+}
+
+static void test_log_callback(void) {
+    if (!have_fixture()) {
+        return;
+    }
+    /* No Secret Service here (a bus address that does not exist). */
+    const char *bus = getenv("DBUS_SESSION_BUS_ADDRESS");
+    char *saved_bus = bus ? strdup(bus) : NULL;
+    setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/flyteauth-test-bus", 1);
+    log_text[0] = 0;
+    log_bad_record = 0;
+    log_releases = 0;
+
+    int saved = capture_stderr();
+    CHECK(saved >= 0);
+    CHECK_INT_EQ(flyteauth_set_log_callback(collect_log, log_text, count_log_release,
+                                            FLYTEAUTH_LOG_INFO),
+                 FLYTEAUTH_OK);
+    flyteauth_authenticator *a = MUST_NEW(
+        "{\"endpoint\": \"dns:///flyte.invalid\", \"authType\": \"ClientSecret\", \"clientId\": "
+        "\"a\", \"clientSecret\": \"b\", \"insecureSkipVerify\": true}");
+    flyteauth_authenticator_free(a);
+    touch_unreachable_keyring();
+    char *written = restore_stderr(saved);
+    CHECK_STR_EQ(written, "");
+    CHECK_INT_EQ(log_bad_record, 0);
+    CHECK_CONTAINS(log_text, "2 flyteauth::http: flyteauth: insecureSkipVerify is on");
+    CHECK_CONTAINS(log_text, "2 flyteauth::cache: flyteauth: warning: the OS keyring is not usable");
+    CHECK(strstr(log_text, "clientSecret") == NULL);
+
+    /* An invalid level changes nothing and does not release user_data. */
+    CHECK_INT_EQ(flyteauth_set_log_callback(collect_log, log_text, count_log_release, 6),
+                 FLYTEAUTH_ERR_INVALID_ARGUMENT);
+    CHECK_INT_EQ(log_releases, 0);
+    /* Replacing the callback releases the old user_data once; so does clearing it. */
+    CHECK_INT_EQ(flyteauth_set_log_callback(collect_log, log_text, count_log_release,
+                                            FLYTEAUTH_LOG_WARN),
+                 FLYTEAUTH_OK);
+    CHECK_INT_EQ(log_releases, 1);
+    CHECK_INT_EQ(flyteauth_set_log_callback(NULL, NULL, NULL, FLYTEAUTH_LOG_OFF), FLYTEAUTH_OK);
+    CHECK_INT_EQ(log_releases, 2);
+
+    /* Without a callback the keyring warning goes to stderr again. */
+    saved = capture_stderr();
+    touch_unreachable_keyring();
+    written = restore_stderr(saved);
+    CHECK_CONTAINS(written, "the OS keyring is not usable");
+
+    if (saved_bus) {
+        setenv("DBUS_SESSION_BUS_ADDRESS", saved_bus, 1);
+        free(saved_bus);
+    } else {
+        unsetenv("DBUS_SESSION_BUS_ADDRESS");
+    }
+}
+
 static void test_command_error(void) {
     flyteauth_authenticator *a = MUST_NEW(
         "{\"authType\": \"ExternalCommand\", \"command\": [\"sh\", \"-c\", "
@@ -1714,6 +1838,7 @@ static const struct test_case TESTS[] = {
     {"discovery_error", test_discovery_error},
     {"protocol_error", test_protocol_error},
     {"login_required", test_login_required},
+    {"log_callback", test_log_callback},
     {"command_error", test_command_error},
     {"command_bad_token", test_command_bad_token},
     {"command_happy_path", test_command_happy_path},

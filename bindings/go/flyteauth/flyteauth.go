@@ -19,8 +19,8 @@
 // With a valid token a call is one cgo call: [Authenticator.Headers] allocates nothing, and
 // Metadata only the map it returns. Errors are [*Error] values whose [Code] works with
 // errors.Is; blocking calls honour their context. Interactive logins (PKCE, device flow) show
-// their prompts on stderr and through [Authenticator.SetPrompt], unless
-// [Authenticator.SetInteractive] forbids them.
+// their prompts through [Authenticator.SetPrompt], or on stderr when no prompt function is set,
+// unless [Authenticator.SetInteractive] forbids them.
 //
 // Adapters: [Transport] is an [http.RoundTripper] that adds the headers and recovers from a
 // 401 once. The sub-package grpcauth has grpc-go per-RPC credentials and client interceptors,
