@@ -15,3 +15,9 @@ const NumCodes = len(codeNames)
 
 // ReleasedPrompts is the number of prompt functions the library has released.
 func ReleasedPrompts() int64 { return releasedPrompts.Load() }
+
+// ReleasedLoggers is the number of loggers the library has released.
+func ReleasedLoggers() int64 { return releasedLoggers.Load() }
+
+// MinLevel is the flyteauth_log_level threshold SetLogger asks for with l.
+var MinLevel = minLevel

@@ -74,6 +74,27 @@ static void fa_release(void *user_data) {
 	flyteauthGoRelease((uintptr_t)user_data);
 }
 
+// The Go side of the library's log (log.go): user_data is a runtime/cgo.Handle of a *slog.Logger.
+extern void flyteauthGoLog(uintptr_t h, int level, char *target, char *message);
+extern void flyteauthGoLogRelease(uintptr_t h);
+
+static void fa_log(void *user_data, flyteauth_log_level level, const char *target, const char *message) {
+	flyteauthGoLog((uintptr_t)user_data, (int)level, (char *)target, (char *)message);
+}
+
+static void fa_log_release(void *user_data) {
+	flyteauthGoLogRelease((uintptr_t)user_data);
+}
+
+// fa_set_log installs the logger behind handle h for records at min_level and above, or
+// removes it (h == 0).
+static flyteauth_status fa_set_log(uintptr_t h, int min_level) {
+	if (h == 0) {
+		return flyteauth_set_log_callback(NULL, NULL, NULL, 0);
+	}
+	return flyteauth_set_log_callback(fa_log, (void *)h, fa_log_release, min_level);
+}
+
 // fa_set_prompt installs the prompt function behind handle h, or removes it (h == 0).
 static flyteauth_status fa_set_prompt(flyteauth_authenticator *a, uintptr_t h, flyteauth_error **err) {
 	if (h == 0) {
@@ -400,6 +421,15 @@ func (h *handle) close() {
 	if p != nil {
 		C.flyteauth_authenticator_free(p)
 	}
+}
+
+// setLogHandle installs the logger behind cgo handle lh for records at minLevel (a
+// flyteauth_log_level) and above, or removes it (lh == 0); see log.go.
+func setLogHandle(lh uintptr, minLevel int) error {
+	if st := C.fa_set_log(C.uintptr_t(lh), C.int(minLevel)); st != C.FLYTEAUTH_OK {
+		return errorFromC(st, nil)
+	}
+	return nil
 }
 
 // setPrompt installs the prompt function behind cgo handle fh (0: none); the caller holds mu

@@ -5,6 +5,7 @@ package flyteauth
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync/atomic"
 )
 
@@ -24,6 +25,9 @@ func unsupported() *Error {
 		cause: errors.ErrUnsupported,
 	}
 }
+
+// SetLogger does nothing in a build without cgo: no library is linked, so there are no records.
+func SetLogger(l *slog.Logger) error { return nil }
 
 // Version returns "" in a build without cgo: no library is linked.
 func Version() string {

@@ -138,6 +138,38 @@ typedef enum {
 } flyteauth_prompt_kind;
 
 /**
+ * How severe a log record is (the same numbers as Rust's `log` levels). As a threshold,
+ * `FLYTEAUTH_LOG_OFF` passes nothing.
+ */
+typedef enum {
+  /**
+   * As a threshold only: no record.
+   */
+  FLYTEAUTH_LOG_OFF = 0,
+  /**
+   * The library could not do something it should have.
+   */
+  FLYTEAUTH_LOG_ERROR = 1,
+  /**
+   * Something a person should know: the OS keyring cannot be used (tokens stay in
+   * memory), `insecureSkipVerify` is on, a login prompt no prompt callback shows.
+   */
+  FLYTEAUTH_LOG_WARN = 2,
+  /**
+   * A notable event: a token cached, a browser that could not be started.
+   */
+  FLYTEAUTH_LOG_INFO = 3,
+  /**
+   * Detail for debugging: retries, device-flow polling.
+   */
+  FLYTEAUTH_LOG_DEBUG = 4,
+  /**
+   * Finer detail.
+   */
+  FLYTEAUTH_LOG_TRACE = 5,
+} flyteauth_log_level;
+
+/**
  * An authenticator: turns configuration into header metadata. Opaque.
  *
  * Thread safety: every function taking a `flyteauth_authenticator *` may be called from
@@ -177,6 +209,16 @@ typedef void (*flyteauth_prompt_callback)(void *user_data, flyteauth_prompt_kind
  * Releases a host's `user_data` once the library no longer needs it.
  */
 typedef void (*flyteauth_release_callback)(void *user_data);
+
+/**
+ * A host's log callback: one record, with its level, the library module that made it
+ * (`target`, e.g. "flyteauth::cache") and its message. Both strings are NUL-terminated UTF-8,
+ * valid only during the call; a message never contains a secret. Called on the thread that
+ * made the record (the caller's or one of the library's), possibly on several at once; it
+ * must return promptly. A record the library makes while this callback runs on the same
+ * thread (because it called into the library) is dropped.
+ */
+typedef void (*flyteauth_log_callback)(void *user_data, flyteauth_log_level level, const char *target, const char *message);
 
 #ifdef __cplusplus
 extern "C" {
@@ -366,8 +408,9 @@ int64_t flyteauth_metadata_expires_at_ms(const flyteauth_metadata *m);
 
 /**
  * Show login prompts the host's own way: `callback` is called with `user_data` whenever a
- * person must act (the PKCE login URL, or the device flow's URL and code). Prompts are always
- * written to stderr as well. A NULL `callback` removes the callback.
+ * person must act (the PKCE login URL, or the device flow's URL and code). Without a callback,
+ * prompts are written to stderr (or, with a log callback, given to it as `FLYTEAUTH_LOG_WARN`
+ * records). A NULL `callback` removes the callback.
  *
  * `release` (may be NULL) is called exactly once with `user_data` when the library will no
  * longer call `callback`: after the callback is replaced or removed and any prompt being
@@ -418,6 +461,23 @@ const char *flyteauth_error_oauth_error_description(const flyteauth_error *e);
  * Release an error. NULL is a no-op. Call once per error received.
  */
 void flyteauth_error_free(flyteauth_error *e);
+
+/**
+ * Send the library's log records at `min_level` and above (a `flyteauth_log_level` number,
+ * 0-5) to `callback`, process-wide, replacing any callback set before; a NULL `callback`
+ * removes it. While a callback is set, the library writes nothing to stderr: the messages it
+ * would write there (a keyring that cannot be used, a login prompt when the authenticator
+ * has no prompt callback) become `FLYTEAUTH_LOG_WARN` records. Without a callback, records
+ * are dropped and those messages go to stderr. Set it before creating authenticators to see
+ * every record.
+ *
+ * `release` (may be NULL) is called exactly once with `user_data` when the library will no
+ * longer call `callback`: after it is replaced or removed and every record being delivered to
+ * it has returned. Free `user_data` there, not earlier. `callback`, `release` and `user_data`
+ * must be usable from any thread. Returns `FLYTEAUTH_ERR_INVALID_ARGUMENT` when `min_level` is
+ * not 0-5; then nothing changes, `release` is not called and `user_data` stays the caller's.
+ */
+flyteauth_status flyteauth_set_log_callback(flyteauth_log_callback callback, void *user_data, flyteauth_release_callback release, int min_level);
 
 #ifdef __cplusplus
 }  // extern "C"
