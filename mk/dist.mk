@@ -71,12 +71,18 @@ test-go-consumer: fixture
 	$(DIST_ENV) scripts/go-consumer-test amd64 arm64
 # What CI runs (make test): the cross targets it can afford on 2 cores (docs/PLATFORMS.md,
 # "What CI runs"): aarch64 glibc under qemu (its archive in the cross-test profile with the
-# GLIBC 2.17 check, the Rust, C and Go suites), Windows under Wine (unit tests, the C demo and
+# GLIBC 2.17 check, the Rust, C and Go suites, the Go consumer module), Windows under Wine (unit tests, the C demo and
 # the CLI against the fixture) and the macOS compile check for Apple silicon. About 22 minutes
 # cold. The tools come from scripts/install-cross-tools (which .ci/run calls).
-.PHONY: test-platforms test-platforms-all cross-tools-check
+.PHONY: test-platforms test-platforms-all cross-tools-check test-go-consumer-arm64
 test-platforms: cross-tools-check fixture
-	$(MAKE) --no-print-directory test-aarch64 test-windows check-macos-aarch64
+	$(MAKE) --no-print-directory test-aarch64 test-go-consumer-arm64 test-windows check-macos-aarch64
+
+# The Go consumer (scripts/go-consumer-test) for linux/arm64 alone, from the cross-test archive
+# of test-aarch64: go get + go build with no Rust and no pkg-config, dynamic, static, vendored
+# and CGO_ENABLED=0, run under qemu against the fixture.
+test-go-consumer-arm64: fixture aarch64-archive
+	PATH="$(CROSS_BIN):$$PATH" DIST_DIR="$(CROSS_DIST_DIR)" scripts/go-consumer-test arm64
 
 cross-tools-check:
 	@scripts/install-cross-tools --check
