@@ -14,6 +14,7 @@ CC          ?= gcc
 PREFIX      ?= /usr/local
 LIBDIR      ?= $(PREFIX)/lib
 INCLUDEDIR  ?= $(PREFIX)/include
+BINDIR      ?= $(PREFIX)/bin
 CBINDGEN_VERSION := 0.29.4
 VERSION     := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 ROOT        := $(abspath .)
@@ -25,7 +26,7 @@ CFLAGS_DEMO := -std=c11 -O2 -Wall -Wextra -Werror -pedantic -I$(ROOT)/include
 SHELL       := /bin/bash
 SOMAJOR     := $(firstword $(subst ., ,$(VERSION)))
 
-.PHONY: pkgconfig build lib header check-header cbindgen fixture lint test test-suites test-rust test-under-load test-keyring test-c test-go test-java test-pkgconfig \
+.PHONY: pkgconfig build lib cli header check-header cbindgen fixture lint test test-suites test-rust test-under-load test-keyring test-c test-go test-java test-pkgconfig \
         demo bench install clean fuzz-smoke
 
 build: lib check-header $(RELEASE)/pkgconfig/flyteauth.pc
@@ -35,6 +36,10 @@ build: lib check-header $(RELEASE)/pkgconfig/flyteauth.pc
 lib:
 	$(CARGO) build --release --lib
 	ln -sf libflyteauth.so $(RELEASE)/libflyteauth.so.$(SOMAJOR)
+
+# The `flyteauth` CLI (login, token, logout, status).
+cli:
+	$(CARGO) build --release --bin flyteauth
 
 # An uninstalled pkg-config file pointing into this checkout (PKG_CONFIG_PATH=target/release/pkgconfig),
 # with an rpath so programs linked against it run without LD_LIBRARY_PATH (used by the Go binding).
@@ -141,7 +146,8 @@ test-pkgconfig: lib
 	    $$(PKG_CONFIG_PATH=$$tmp/lib/pkgconfig pkg-config --cflags flyteauth) $$tmp/lib/libflyteauth.a \
 	    $$(PKG_CONFIG_PATH=$$tmp/lib/pkgconfig pkg-config --libs-only-l --static flyteauth | sed 's/-lflyteauth//') && \
 	test "$$(PKG_CONFIG_PATH=$$tmp/lib/pkgconfig pkg-config --modversion flyteauth)" = "$(VERSION)" && \
-	echo "pkg-config: installed library links (shared and static), version $(VERSION)"; \
+	test "$$($$tmp/bin/flyteauth --version)" = "flyteauth $(VERSION)" && \
+	echo "pkg-config: installed library links (shared and static), version $(VERSION); bin/flyteauth installed"; \
 	status=$$?; rm -rf $$tmp; exit $$status
 
 demo: lib pkgconfig fixture
@@ -172,8 +178,9 @@ fuzz-smoke:
 	    echo "fuzz-smoke: $$t: $$(grep -E '^Done' target/fuzz-$$t.log)"; \
 	done
 
-install: lib
-	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
+install: lib cli
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR)
+	install -m 0755 $(RELEASE)/flyteauth $(DESTDIR)$(BINDIR)/flyteauth
 	install -m 0644 include/flyteauth.h $(DESTDIR)$(INCLUDEDIR)/flyteauth.h
 	install -m 0755 $(RELEASE)/libflyteauth.so $(DESTDIR)$(LIBDIR)/libflyteauth.so.$(VERSION)
 	ln -sf libflyteauth.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libflyteauth.so.$(SOMAJOR)

@@ -162,3 +162,103 @@ fn a_bad_config_names_the_key() {
     assert!(!out.status.success());
     assert!(String::from_utf8(out.stderr).unwrap().contains("authTyp"));
 }
+
+/// `token --header` prints every header, not only the first (an IAP user's
+/// `proxy-authorization` too), and each machine-readable `--output` parses as its consumer
+/// reads it: the same headers, the token without `Bearer `, and an RFC 3339 expiry.
+#[test]
+fn token_prints_every_header_and_each_output_format_parses() {
+    let idp = Idp::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_file(
+        &dir,
+        &idp,
+        "ClientSecret",
+        &format!(
+            "  clientId: {}\n  clientSecretEnvVar: TEST_CLI_SECRET\n  proxyCommand: [sh, -c, \"echo iap-proxy-token\"]\n",
+            common::CLIENT_ID
+        ),
+    );
+    let run = |args: &[&str], env: &[(&str, &str)]| -> String {
+        let out = cli()
+            .arg("-c")
+            .arg(&config)
+            .args(args)
+            .env("TEST_CLI_SECRET", common::CLIENT_SECRET)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // Messages name header keys only: the values are credentials (and make test scans logs).
+    let keys = |text: &str| -> Vec<String> {
+        text.lines()
+            .map(|l| l.split(": ").next().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let header = run(&["token", "--header"], &[]);
+    assert_eq!(
+        keys(&header),
+        ["flyte-authorization", "proxy-authorization"]
+    );
+    let lines: Vec<&str> = header.lines().collect();
+    assert!(lines[0].starts_with("flyte-authorization: Bearer ey"));
+    assert!(lines[1].ends_with(": Bearer iap-proxy-token"));
+    assert_eq!(
+        keys(&run(&["token", "--output", "header"], &[])),
+        keys(&header)
+    );
+
+    let token = run(&["token"], &[]).trim_end().to_owned();
+    assert_eq!(jwt_claims(&token)["aud"], common::AUDIENCE);
+    let is_rfc3339_utc = |v: &serde_json::Value| {
+        let s = v.as_str().unwrap_or_default();
+        s.len() == 20 && s.ends_with('Z') && s.as_bytes()[10] == b'T'
+    };
+
+    let json: serde_json::Value =
+        serde_json::from_str(&run(&["token", "-o", "json"], &[])).unwrap();
+    assert!(json["headers"]["flyte-authorization"]
+        .as_str()
+        .unwrap()
+        .starts_with("Bearer ey"));
+    assert!(json["headers"]["proxy-authorization"]
+        .as_str()
+        .unwrap()
+        .ends_with("iap-proxy-token"));
+    assert!(is_rfc3339_utc(&json["expiresAt"]), "{}", json["expiresAt"]);
+
+    let exec: serde_json::Value = serde_json::from_str(&run(
+        &["token", "-o", "exec-credential"],
+        &[(
+            "KUBERNETES_EXEC_INFO",
+            r#"{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","spec":{"interactive":false}}"#,
+        )],
+    ))
+    .unwrap();
+    assert_eq!(exec["apiVersion"], "client.authentication.k8s.io/v1beta1");
+    assert_eq!(exec["kind"], "ExecCredential");
+    assert_eq!(
+        jwt_claims(exec["status"]["token"].as_str().unwrap())["aud"],
+        common::AUDIENCE
+    );
+    assert!(
+        is_rfc3339_utc(&exec["status"]["expirationTimestamp"]),
+        "{exec}"
+    );
+
+    let bazel: serde_json::Value =
+        serde_json::from_str(&run(&["token", "-o", "bazel"], &[])).unwrap();
+    let headers = bazel["headers"].as_object().unwrap();
+    assert_eq!(headers.len(), 2);
+    assert!(headers["flyte-authorization"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("Bearer ey"));
+    assert!(is_rfc3339_utc(&bazel["expires"]), "{}", bazel["expires"]);
+}

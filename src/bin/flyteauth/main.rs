@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! flyteauth login    run the configured interactive flow (PKCE or device) and cache the tokens
-//! flyteauth token    print the current access token (for another tool's `command`)
+//! flyteauth token    print the current credential: the access token (for another tool's
+//!                    `command`), every header, or JSON for kubectl and Bazel (`--output`)
 //! flyteauth logout   forget the cached tokens
 //! flyteauth status   show the configuration and the cached login, never the tokens
 //! ```
@@ -12,6 +13,8 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+mod output;
 
 use clap::{Parser, Subcommand};
 use flyteauth::cache::KeyringCache;
@@ -35,11 +38,16 @@ struct Cli {
 enum Command {
     /// Run the configured interactive flow (PKCE or device flow) and cache the tokens.
     Login,
-    /// Print the current access token on stdout (logging in first if needed), for use as
-    /// another tool's `command` (that tool adds the `Bearer ` prefix itself).
+    /// Print the current credential on stdout (logging in first if needed): by default the
+    /// access token, for another tool's `command` (that tool adds the `Bearer ` prefix itself).
     Token {
-        /// Print the whole header instead (`key: value`), e.g. for curl -H.
-        #[arg(long)]
+        /// What to print: the token; every header (`key: value` lines, e.g. for curl -H); JSON
+        /// with the headers and the expiry; a kubectl ExecCredential; a Bazel credential
+        /// helper's answer.
+        #[arg(long, short = 'o', value_enum, default_value_t = output::Format::Token)]
+        output: output::Format,
+        /// The same as `--output header`.
+        #[arg(long, conflicts_with = "output")]
         header: bool,
         /// Fail instead of asking a person to log in.
         #[arg(long)]
@@ -84,6 +92,7 @@ fn run(cli: Cli) -> Result<(), flyteauth::Error> {
             Ok(())
         }
         Command::Token {
+            output,
             header,
             non_interactive,
         } => {
@@ -92,14 +101,22 @@ fn run(cli: Cli) -> Result<(), flyteauth::Error> {
                 auth.set_interactive(false);
             }
             let metadata = auth.metadata_blocking(None)?;
-            let (key, value) = metadata.iter().next().ok_or_else(|| {
-                flyteauth::Error::new(flyteauth::ErrorKind::Internal, "no header was produced")
-            })?;
-            if header {
-                println!("{key}: {value}");
-            } else {
-                println!("{}", value.strip_prefix("Bearer ").unwrap_or(value));
+            if metadata.is_empty() {
+                return Err(flyteauth::Error::new(
+                    flyteauth::ErrorKind::Internal,
+                    "no header was produced",
+                ));
             }
+            let format = if header {
+                output::Format::Header
+            } else {
+                output
+            };
+            let exec_info = std::env::var("KUBERNETES_EXEC_INFO").ok();
+            println!(
+                "{}",
+                output::render(format, &metadata, exec_info.as_deref())
+            );
             Ok(())
         }
     }
