@@ -66,8 +66,11 @@ check-header: cbindgen
 	if ! diff -u include/flyteauth.h $$tmp; then \
 	    echo "include/flyteauth.h is stale: run 'make header' and commit it" >&2; rm -f $$tmp; exit 1; \
 	fi; rm -f $$tmp; echo "include/flyteauth.h is up to date"
-	@grep -q '#define FLYTEAUTH_VERSION "$(VERSION)"' include/flyteauth.h || \
-	    { echo "FLYTEAUTH_VERSION in cbindgen.toml does not match Cargo.toml ($(VERSION))" >&2; exit 1; }
+	@v="$(VERSION)"; v="$${v%%-*}"; IFS=. read -r major minor patch <<<"$$v"; \
+	for want in '#define FLYTEAUTH_VERSION "$(VERSION)"' "#define FLYTEAUTH_VERSION_MAJOR $$major" \
+	    "#define FLYTEAUTH_VERSION_MINOR $$minor" "#define FLYTEAUTH_VERSION_PATCH $$patch"; do \
+	    grep -qxF "$$want" include/flyteauth.h || \
+	    { echo "cbindgen.toml's version macros do not match Cargo.toml ($(VERSION)): want $$want" >&2; exit 1; }; done
 
 fixture: $(FIXTURE)/node_modules/.package-lock.json
 

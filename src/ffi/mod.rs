@@ -322,6 +322,19 @@ pub extern "C" fn flyteauth_version() -> *const c_char {
     })
 }
 
+/// The linked library's version as one number, MAJOR * 10000 + MINOR * 100 + PATCH (0.1.0 is
+/// 100), to compare with the header's `FLYTEAUTH_VERSION_NUM`: a program built against a newer
+/// header than the library it runs with can tell.
+#[no_mangle]
+pub extern "C" fn flyteauth_version_num() -> c_int {
+    boundary(0, || {
+        let part = |s: &str| s.parse::<c_int>().unwrap_or(0);
+        part(env!("CARGO_PKG_VERSION_MAJOR")) * 10_000
+            + part(env!("CARGO_PKG_VERSION_MINOR")) * 100
+            + part(env!("CARGO_PKG_VERSION_PATCH"))
+    })
+}
+
 /// A short, static, human-readable name for a status code (e.g. `"authentication error"`);
 /// `"unknown status"` for a number that is not a `flyteauth_status`. Do not free it.
 #[no_mangle]

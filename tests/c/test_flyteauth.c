@@ -352,6 +352,14 @@ static void test_version(void) {
     CHECK(v != NULL);
     CHECK_STR_EQ(v, FLYTEAUTH_VERSION);
     CHECK(flyteauth_version() == v); /* static */
+    CHECK_INT_EQ(flyteauth_version_num(), FLYTEAUTH_VERSION_NUM);
+    char parts[32];
+    snprintf(parts, sizeof parts, "%d.%d.%d", FLYTEAUTH_VERSION_MAJOR, FLYTEAUTH_VERSION_MINOR,
+             FLYTEAUTH_VERSION_PATCH);
+    CHECK_STR_EQ(parts, FLYTEAUTH_VERSION);
+#if FLYTEAUTH_VERSION_NUM < 100
+#error "FLYTEAUTH_VERSION_NUM must be usable in #if"
+#endif
 }
 
 static void test_status_str(void) {

@@ -57,7 +57,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/** The version of the header, e.g. "0.1.0"; `flyteauth_version()` is the linked library's. */
 #define FLYTEAUTH_VERSION "0.1.0"
+#define FLYTEAUTH_VERSION_MAJOR 0
+#define FLYTEAUTH_VERSION_MINOR 1
+#define FLYTEAUTH_VERSION_PATCH 0
+/** MAJOR * 10000 + MINOR * 100 + PATCH, for `#if`: compare with `flyteauth_version_num()`. */
+#define FLYTEAUTH_VERSION_NUM (FLYTEAUTH_VERSION_MAJOR * 10000 + FLYTEAUTH_VERSION_MINOR * 100 + FLYTEAUTH_VERSION_PATCH)
 
 
 /**
@@ -228,6 +234,13 @@ extern "C" {
  * The library version, e.g. `"0.1.0"`. A static string: do not free it.
  */
 const char *flyteauth_version(void);
+
+/**
+ * The linked library's version as one number, MAJOR * 10000 + MINOR * 100 + PATCH (0.1.0 is
+ * 100), to compare with the header's `FLYTEAUTH_VERSION_NUM`: a program built against a newer
+ * header than the library it runs with can tell.
+ */
+int flyteauth_version_num(void);
 
 /**
  * A short, static, human-readable name for a status code (e.g. `"authentication error"`);
