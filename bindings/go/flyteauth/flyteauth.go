@@ -107,7 +107,6 @@ import "C"
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"runtime"
 	"strings"
@@ -153,7 +152,7 @@ type handle struct {
 	// closeCtx is cancelled by close, which cancels the blocking calls in flight.
 	closeCtx    context.Context
 	cancelClose context.CancelFunc
-	// insecure is the configuration's "insecure" setting, when known (see Insecure).
+	// insecure is the resolved "insecure" setting (see Insecure).
 	insecure bool
 }
 
@@ -162,6 +161,8 @@ type snapshot struct {
 	ptr    *C.flyteauth_metadata // the cache's reference; nil when not cached
 	keys   []string
 	values []string
+	// expiresAtMs is when the token expires, in ms since the Unix epoch; 0 when unknown.
+	expiresAtMs int64
 	// shared is the read-only map handed to gRPC (Headers.SharedMap), built on first use.
 	shared atomic.Pointer[map[string]string]
 }
@@ -187,21 +188,13 @@ func New(configJSON string) (*Authenticator, error) {
 	if st := C.flyteauth_authenticator_new(cjson, &out, &cerr); st != C.FLYTEAUTH_OK {
 		return nil, errorFromC(st, cerr)
 	}
-	var cfg struct {
-		Insecure bool `json:"insecure"`
-	}
-	// The library has accepted the JSON, so it parses; only "insecure" is read here.
-	_ = json.Unmarshal([]byte(configJSON), &cfg)
-	return wrap(out, cfg.Insecure), nil
+	return wrap(out), nil
 }
 
 // FromFlyteConfig creates an Authenticator from the `admin:` section of Flyte's config.yaml
 // at path and the FLYTE_* environment overrides, which win over the file as in flytekit. An
 // empty path means $FLYTECTL_CONFIG, else ~/.flyte/config.yaml, else no file (environment
 // only). Errors are as for [New].
-//
-// The C ABI does not report the resulting "insecure" setting, so [Authenticator.Insecure]
-// is false for an Authenticator made here.
 func FromFlyteConfig(path string) (*Authenticator, error) {
 	var cpath *C.char
 	if path != "" {
@@ -216,21 +209,20 @@ func FromFlyteConfig(path string) (*Authenticator, error) {
 	if st := C.flyteauth_authenticator_from_flyte_config(cpath, &out, &cerr); st != C.FLYTEAUTH_OK {
 		return nil, errorFromC(st, cerr)
 	}
-	return wrap(out, false), nil
+	return wrap(out), nil
 }
 
-func wrap(p *C.flyteauth_authenticator, insecure bool) *Authenticator {
-	h := &handle{ptr: p, insecure: insecure}
+func wrap(p *C.flyteauth_authenticator) *Authenticator {
+	h := &handle{ptr: p, insecure: C.flyteauth_authenticator_insecure(p) != 0}
 	h.closeCtx, h.cancelClose = context.WithCancel(context.Background())
 	a := &Authenticator{h: h}
 	a.cleanup = runtime.AddCleanup(a, (*handle).collected, h)
 	return a
 }
 
-// Insecure reports whether the configuration given to [New] has "insecure": true (plain
-// HTTP/gRPC to the endpoint, no TLS). It is false for an Authenticator from
-// [FromFlyteConfig], whose resolved setting the C ABI does not expose. The grpcauth adapter
-// uses it for RequireTransportSecurity.
+// Insecure reports whether the Authenticator talks plain HTTP/gRPC to its endpoint (no TLS):
+// the "insecure" setting as the library resolved it, after the config file and the FLYTE_*
+// overrides. The grpcauth adapter uses it for RequireTransportSecurity.
 func (a *Authenticator) Insecure() bool {
 	return a.h != nil && a.h.insecure
 }
@@ -320,7 +312,8 @@ func (h *handle) adopt(m *C.flyteauth_metadata) *snapshot {
 		return c
 	}
 	n := int(C.flyteauth_metadata_len(m))
-	s := &snapshot{ptr: m, keys: make([]string, n), values: make([]string, n)}
+	s := &snapshot{ptr: m, keys: make([]string, n), values: make([]string, n),
+		expiresAtMs: int64(C.flyteauth_metadata_expires_at_ms(m))}
 	for i := range n {
 		s.keys[i] = C.GoString(C.flyteauth_metadata_key(m, C.size_t(i)))
 		s.values[i] = C.GoString(C.flyteauth_metadata_value(m, C.size_t(i)))

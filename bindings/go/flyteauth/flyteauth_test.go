@@ -173,6 +173,49 @@ func TestFromFlyteConfig(t *testing.T) {
 	}
 	defer a.Close()
 	authValue(t, mustMetadata(t, a))
+	// The resolved setting, from the library: the file says insecure, and so does a
+	// FLYTE_PLATFORM_INSECURE override of a file that does not.
+	if !a.Insecure() {
+		t.Error("Insecure() = false for a config file with insecure: true")
+	}
+	secure := filepath.Join(dir, "secure.yaml")
+	if err := os.WriteFile(secure, []byte(strings.Replace(yaml, "insecure: true", "insecure: false", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("FLYTE_PLATFORM_INSECURE", "true")
+	b, err := flyteauth.FromFlyteConfig(secure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if !b.Insecure() {
+		t.Error("Insecure() = false with FLYTE_PLATFORM_INSECURE=true")
+	}
+}
+
+// Headers.Expiry is the library's: the fixture's JWTs live 300 s; a command token has none.
+func TestHeadersExpiry(t *testing.T) {
+	idp := idptest.Start(t)
+	a := mustNew(t, idp.Config(nil))
+	h, err := a.Headers(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp, ok := h.Expiry()
+	if left := time.Until(exp); !ok || left <= 0 || left > 301*time.Second {
+		t.Errorf("Expiry() = %v, %v (in %v); want about 300 s from now", exp, ok, left)
+	}
+	c := mustNew(t, commandConfig)
+	h, err = c.Headers(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exp, ok := h.Expiry(); ok {
+		t.Errorf("Expiry() of a command token = %v; want unknown", exp)
+	}
+	if _, ok := (flyteauth.Headers{}).Expiry(); ok {
+		t.Error("the zero Headers has an expiry")
+	}
 }
 
 func TestExternalCommand(t *testing.T) {

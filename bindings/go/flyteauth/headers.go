@@ -4,6 +4,7 @@ import (
 	"context"
 	"iter"
 	"strings"
+	"time"
 )
 
 // Headers is an immutable view of the headers for one call: the allocation-free form of
@@ -23,6 +24,16 @@ func (a *Authenticator) Headers(ctx context.Context) (Headers, error) {
 		return Headers{}, err
 	}
 	return Headers{s}, nil
+}
+
+// Expiry returns when the token in these headers expires, as the library knows it (the JWT
+// "exp", or the token response's expires_in); ok is false when it is unknown (an opaque token
+// without expires_in, a command token) or for the zero Headers.
+func (h Headers) Expiry() (t time.Time, ok bool) {
+	if h.s == nil || h.s.expiresAtMs == 0 {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(h.s.expiresAtMs), true
 }
 
 // Len returns the number of headers.

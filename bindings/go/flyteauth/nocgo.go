@@ -40,9 +40,10 @@ type Authenticator struct{}
 
 // snapshot is the headers of one call (never created without cgo).
 type snapshot struct {
-	keys   []string
-	values []string
-	shared atomic.Pointer[map[string]string]
+	keys        []string
+	values      []string
+	expiresAtMs int64
+	shared      atomic.Pointer[map[string]string]
 }
 
 // New returns an error matching [ErrUnsupported] in a build without cgo.

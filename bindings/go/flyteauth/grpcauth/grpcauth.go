@@ -32,9 +32,8 @@ import (
 type Option func(*perRPC)
 
 // WithTransportSecurity sets what RequireTransportSecurity reports. The default is
-// !a.Insecure(): required unless the configuration given to flyteauth.New says
-// "insecure": true. flyteauth.FromFlyteConfig cannot report the setting, so use
-// WithTransportSecurity(false) for a plain-text connection with such an Authenticator.
+// !a.Insecure(): required unless the resolved configuration (config file, FLYTE_* overrides,
+// or the JSON given to flyteauth.New) says "insecure": true.
 func WithTransportSecurity(required bool) Option {
 	return func(c *perRPC) { c.requireTLS = required }
 }

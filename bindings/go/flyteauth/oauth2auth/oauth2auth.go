@@ -11,8 +11,6 @@ package oauth2auth
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -27,10 +25,11 @@ import (
 // own), as in x/oauth2's own token sources.
 //
 // The source needs no caching: a valid token costs about as much as an
-// oauth2.ReuseTokenSource's. The token's Expiry is the JWT "exp" claim when the access
-// token is a JWT; otherwise it is the time of the call, because the C ABI does not expose
-// the expiry: a ReuseTokenSource wrapped around this source (oauth2.NewClient adds one) then
-// asks it again on every request and never serves a token the Authenticator has replaced.
+// oauth2.ReuseTokenSource's. The token's Expiry is the library's ([flyteauth.Headers.Expiry]:
+// the JWT "exp", or the token response's expires_in); when that is unknown (a command token)
+// it is the time of the call, so a ReuseTokenSource wrapped around this source
+// (oauth2.NewClient adds one) asks it again on every request and never serves a token the
+// Authenticator has replaced.
 func TokenSource(ctx context.Context, a *flyteauth.Authenticator) oauth2.TokenSource {
 	return &tokenSource{ctx: ctx, auth: a}
 }
@@ -51,29 +50,9 @@ func (ts *tokenSource) Token() (*oauth2.Token, error) {
 	if !ok || token == "" {
 		return nil, errors.New("oauth2auth: the auth header is not of the form \"<scheme> <token>\"")
 	}
-	expiry, ok := jwtExpiry(token)
+	expiry, ok := h.Expiry()
 	if !ok {
 		expiry = time.Now()
 	}
 	return &oauth2.Token{AccessToken: token, TokenType: scheme, Expiry: expiry}, nil
-}
-
-// jwtExpiry reads the "exp" claim of a JWT, without verifying it (the token is ours).
-func jwtExpiry(token string) (time.Time, bool) {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return time.Time{}, false
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return time.Time{}, false
-	}
-	var claims struct {
-		Exp *float64 `json:"exp"`
-	}
-	if json.Unmarshal(payload, &claims) != nil || claims.Exp == nil || *claims.Exp <= 0 {
-		return time.Time{}, false
-	}
-	sec := int64(*claims.Exp)
-	return time.Unix(sec, 0), true
 }
