@@ -3,7 +3,7 @@
 use std::ffi::{c_char, c_int, c_void};
 use std::sync::Arc;
 
-use super::{boundary, c_string, flyteauth_release_callback, flyteauth_status};
+use super::{boundary, c_string, flyteauth_release_callback, flyteauth_status, HostData};
 use crate::logging::{Level, LevelFilter, Record};
 
 /// How severe a log record is (the same numbers as Rust's `log` levels). As a threshold,
@@ -41,20 +41,12 @@ pub type flyteauth_log_callback = Option<
     ),
 >;
 
-/// The host's callback, its `user_data`, and the function that releases `user_data` when the
-/// last reference (the installed sink's, or a record being delivered) is gone.
+/// The host's log callback and its `user_data` (released with the last reference: the
+/// installed sink's, or a record being delivered).
 struct HostLog {
     callback: extern "C" fn(*mut c_void, flyteauth_log_level, *const c_char, *const c_char),
-    user_data: *mut c_void,
-    release: flyteauth_release_callback,
+    data: HostData,
 }
-
-// SAFETY: the API contract of `flyteauth_set_log_callback` requires that the callback, the
-// release function and `user_data` may be used from any thread; the library never
-// dereferences `user_data`, it only passes it back.
-unsafe impl Send for HostLog {}
-// SAFETY: as above.
-unsafe impl Sync for HostLog {}
 
 impl HostLog {
     fn log(&self, record: &Record<'_>) {
@@ -67,15 +59,12 @@ impl HostLog {
         };
         let target = c_string(record.target);
         let message = c_string(record.message);
-        (self.callback)(self.user_data, level, target.as_ptr(), message.as_ptr());
-    }
-}
-
-impl Drop for HostLog {
-    fn drop(&mut self) {
-        if let Some(release) = self.release {
-            release(self.user_data);
-        }
+        (self.callback)(
+            self.data.user_data,
+            level,
+            target.as_ptr(),
+            message.as_ptr(),
+        );
     }
 }
 
@@ -118,8 +107,7 @@ pub extern "C" fn flyteauth_set_log_callback(
         };
         let host = HostLog {
             callback,
-            user_data,
-            release,
+            data: HostData { user_data, release },
         };
         crate::logging::set_sink(
             Some(Arc::new(move |record: &Record<'_>| host.log(record))),

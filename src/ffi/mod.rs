@@ -703,21 +703,36 @@ pub extern "C" fn flyteauth_metadata_expires_at_ms(m: *const flyteauth_metadata)
 /// Releases a host's `user_data` once the library no longer needs it.
 pub type flyteauth_release_callback = Option<extern "C" fn(user_data: *mut std::ffi::c_void)>;
 
-/// The host's callback, its `user_data`, and the function that releases `user_data` when the
-/// last reference to this (the authenticator's, or a prompt being shown) is gone.
-struct HostPrompt {
-    callback:
-        extern "C" fn(*mut std::ffi::c_void, flyteauth_prompt_kind, *const c_char, *const c_char),
+/// A host's `user_data` and the function that releases it: called once, when this is dropped
+/// (the last reference to the callback that carries it is gone).
+struct HostData {
     user_data: *mut std::ffi::c_void,
     release: flyteauth_release_callback,
 }
 
-// SAFETY: the API contract of `flyteauth_authenticator_set_prompt_callback` requires that the
-// callback, the release function and `user_data` may be used from any thread; the library
-// never dereferences `user_data`, it only passes it back.
-unsafe impl Send for HostPrompt {}
+// SAFETY: the API contracts of the functions that take a callback with `user_data` and
+// `release` (`flyteauth_authenticator_set_prompt_callback`, `flyteauth_set_log_callback`)
+// require that both may be used from any thread; the library never dereferences `user_data`,
+// it only passes it back.
+unsafe impl Send for HostData {}
 // SAFETY: as above.
-unsafe impl Sync for HostPrompt {}
+unsafe impl Sync for HostData {}
+
+impl Drop for HostData {
+    fn drop(&mut self) {
+        if let Some(release) = self.release {
+            release(self.user_data);
+        }
+    }
+}
+
+/// The host's prompt callback and its `user_data` (released with the last reference: the
+/// authenticator's, or a prompt being shown).
+struct HostPrompt {
+    callback:
+        extern "C" fn(*mut std::ffi::c_void, flyteauth_prompt_kind, *const c_char, *const c_char),
+    data: HostData,
+}
 
 impl HostPrompt {
     fn show(&self, prompt: &Prompt) {
@@ -742,19 +757,11 @@ impl HostPrompt {
         let url = c_string(url);
         let code = code.map(c_string);
         (self.callback)(
-            self.user_data,
+            self.data.user_data,
             kind,
             url.as_ptr(),
             code.as_ref().map_or(ptr::null(), |c| c.as_ptr()),
         );
-    }
-}
-
-impl Drop for HostPrompt {
-    fn drop(&mut self) {
-        if let Some(release) = self.release {
-            release(self.user_data);
-        }
     }
 }
 
@@ -788,8 +795,7 @@ pub extern "C" fn flyteauth_authenticator_set_prompt_callback(
         };
         let host = HostPrompt {
             callback,
-            user_data,
-            release,
+            data: HostData { user_data, release },
         };
         auth.set_prompt_callback(Some(Arc::new(move |prompt: &Prompt| host.show(prompt))));
         Ok(())
