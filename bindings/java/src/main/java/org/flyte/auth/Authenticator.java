@@ -208,8 +208,8 @@ public final class Authenticator implements AutoCloseable {
    * Shows login prompts your own way (a GUI, an IDE, a notification): {@code callback} is called
    * whenever a person must act, with the PKCE login URL ({@link Prompt.Kind#BROWSER}) or the
    * device flow's URL and user code ({@link Prompt.Kind#DEVICE_CODE}). Without a callback the
-   * prompt is written to stderr; for PKCE the library also tries to open a browser. Replaces the previous
-   * callback; {@code null} removes it.
+   * prompt is written to stderr; for PKCE the library also tries to open a browser. Replaces the
+   * previous callback; {@code null} removes it.
    *
    * <p>The callback runs on a thread of the native library, not on the thread that called {@link
    * #metadata()}; that call keeps waiting until the person has logged in (or it times out). The

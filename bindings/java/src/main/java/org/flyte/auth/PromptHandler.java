@@ -35,8 +35,8 @@ final class PromptHandler {
 
   /**
    * A prompt from the library ({@code kind} is a {@code flyteauth_prompt_kind}). A throwing
-   * callback must not break the login, which goes on regardless (the library also wrote the
-   * prompt to stderr): its exception is printed to stderr and dropped.
+   * callback must not break the login, which goes on regardless (the person may still open the
+   * browser the library tried to start): its exception is printed to stderr and dropped.
    */
   void show(int kind, String url, String userCode) {
     try {
@@ -46,7 +46,7 @@ final class PromptHandler {
       } else if (kind == DEVICE_CODE) {
         k = Prompt.Kind.DEVICE_CODE;
       } else {
-        return; // a kind added by a newer library: this binding cannot describe it (stderr has it)
+        return; // a kind added by a newer library: this binding cannot describe it
       }
       if (url == null) {
         return; // not in the contract; nothing to show
