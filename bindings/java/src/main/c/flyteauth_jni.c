@@ -30,6 +30,9 @@ static JavaVM *java_vm;             /* for the library's threads, which the JVM 
 static jclass prompt_class;         /* org.flyte.auth.PromptHandler (global ref) */
 static jmethodID prompt_show;       /* void show(int kind, String url, String userCode) */
 static jmethodID prompt_released;   /* void released() */
+static jclass log_class;            /* org.flyte.auth.LogHandler (global ref) */
+static jmethodID log_log;           /* void log(int level, String target, String message) */
+static jmethodID log_released;      /* void released() */
 
 #define H(p) ((void *)(intptr_t)(p))
 #define J(p) ((jlong)(intptr_t)(p))
@@ -64,6 +67,16 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved) {
     /* Keeps the class (and so the method IDs) alive for as long as the library is loaded. */
     prompt_class = (jclass)(*env)->NewGlobalRef(env, prompt);
     if (prompt_class == NULL)
+        return JNI_ERR;
+    jclass log = (*env)->FindClass(env, "org/flyte/auth/LogHandler");
+    if (log == NULL)
+        return JNI_ERR;
+    log_log = (*env)->GetMethodID(env, log, "log", "(ILjava/lang/String;Ljava/lang/String;)V");
+    log_released = (*env)->GetMethodID(env, log, "released", "()V");
+    if (log_log == NULL || log_released == NULL)
+        return JNI_ERR;
+    log_class = (jclass)(*env)->NewGlobalRef(env, log);
+    if (log_class == NULL)
         return JNI_ERR;
     java_vm = vm;
     return JNI_VERSION_1_8;
@@ -352,7 +365,7 @@ JNIEXPORT void JNICALL Java_org_flyte_auth_JniNativeApi_nSetInteractive(JNIEnv *
  * stderr by ExceptionDescribe, which also clears it, so no exception stays pending on a
  * library thread and the login goes on.
  */
-static JNIEnv *attach(int *attached) {
+static JNIEnv *attach_as(int *attached, const char *name) {
     *attached = 0;
     if (java_vm == NULL)
         return NULL;
@@ -364,12 +377,16 @@ static JNIEnv *attach(int *attached) {
         return NULL;
     JavaVMAttachArgs args;
     args.version = JNI_VERSION_1_8;
-    args.name = (char *)"flyteauth-prompt";
+    args.name = (char *)name;
     args.group = NULL;
     if ((*java_vm)->AttachCurrentThreadAsDaemon(java_vm, (void **)&env, &args) != JNI_OK)
         return NULL;
     *attached = 1;
     return env;
+}
+
+static JNIEnv *attach(int *attached) {
+    return attach_as(attached, "flyteauth-prompt");
 }
 
 static void detach(int attached) {
@@ -437,4 +454,64 @@ JNIEXPORT void JNICALL Java_org_flyte_auth_JniNativeApi_nSetPromptCallback(JNIEn
     }
     if (st != FLYTEAUTH_OK)
         throw_error(env, st, err);
+}
+
+/*
+ * The library's log (LogHandler): log_callback runs on the thread that made the record (a
+ * library thread, attached for the call as "flyteauth-log" like a prompt's, or a Java thread
+ * inside a JNI call), log_release_callback once when the callback is replaced or removed. A
+ * thread the dying JVM cannot attach drops its record.
+ */
+static void log_callback(void *user_data, flyteauth_log_level level, const char *target,
+                         const char *message) {
+    int attached;
+    JNIEnv *env = attach_as(&attached, "flyteauth-log");
+    if (env == NULL)
+        return;
+    /* A Java thread inside a JNI call may have an exception pending: never call Java then. */
+    if (!(*env)->ExceptionCheck(env) && (*env)->PushLocalFrame(env, 4) == 0) {
+        jstring jtarget = new_string_utf8(env, target);
+        jstring jmessage = NULL;
+        if (!(*env)->ExceptionCheck(env))
+            jmessage = new_string_utf8(env, message);
+        if (!(*env)->ExceptionCheck(env))
+            (*env)->CallVoidMethod(env, (jobject)user_data, log_log, (jint)level, jtarget, jmessage);
+        if ((*env)->ExceptionCheck(env))
+            (*env)->ExceptionClear(env); /* LogHandler.log never throws; an OOM is dropped */
+        (*env)->PopLocalFrame(env, NULL);
+    }
+    detach(attached);
+}
+
+static void log_release_callback(void *user_data) {
+    int attached;
+    JNIEnv *env = attach_as(&attached, "flyteauth-log");
+    if (env == NULL)
+        return;
+    if (!(*env)->ExceptionCheck(env)) {
+        (*env)->CallVoidMethod(env, (jobject)user_data, log_released);
+        if ((*env)->ExceptionCheck(env))
+            (*env)->ExceptionClear(env);
+    }
+    (*env)->DeleteGlobalRef(env, (jobject)user_data);
+    detach(attached);
+}
+
+JNIEXPORT void JNICALL Java_org_flyte_auth_JniNativeApi_nSetLogCallback(JNIEnv *env, jclass cls,
+                                                                        jobject handler) {
+    (void)cls;
+    if (handler == NULL) {
+        flyteauth_set_log_callback(NULL, NULL, NULL, FLYTEAUTH_LOG_OFF);
+        return;
+    }
+    jobject ref = (*env)->NewGlobalRef(env, handler);
+    if (ref == NULL) {
+        jclass oom = (*env)->FindClass(env, "java/lang/OutOfMemoryError");
+        if (oom != NULL)
+            (*env)->ThrowNew(env, oom, "flyteauth: a global reference for the log callback");
+        return;
+    }
+    if (flyteauth_set_log_callback(log_callback, ref, log_release_callback, FLYTEAUTH_LOG_TRACE) !=
+        FLYTEAUTH_OK)
+        (*env)->DeleteGlobalRef(env, ref); /* on failure, user_data stays ours */
 }

@@ -31,6 +31,11 @@ final class Backends {
     }
     try {
       api = select();
+      try {
+        LogHandler.install(api);
+      } catch (RuntimeException | LinkageError e) {
+        // Logging is not worth failing the back end for: the library keeps writing to stderr.
+      }
       return api;
     } catch (Error e) {
       failure = e;

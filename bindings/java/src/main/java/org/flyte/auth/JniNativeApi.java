@@ -97,6 +97,13 @@ final class JniNativeApi implements NativeApi {
     nSetPromptCallback(a, handler);
   }
 
+  @Override
+  public void setLogCallback(LogHandler handler) {
+    nSetLogCallback(handler);
+  }
+
+  private static native void nSetLogCallback(LogHandler handler);
+
   private static native String nVersion();
 
   private static native long nNew(byte[] configJson);

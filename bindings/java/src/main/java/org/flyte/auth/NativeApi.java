@@ -66,6 +66,13 @@ interface NativeApi {
    */
   void setPromptCallback(long a, PromptHandler handler);
 
+  /**
+   * {@code flyteauth_set_log_callback} at TRACE, process-wide: route the library's records to
+   * {@code handler} ({@code null}: remove the callback). The back end keeps {@code handler}
+   * reachable until the library's release function runs, then calls {@link
+   * LogHandler#released()}.
+   */
+  void setLogCallback(LogHandler handler);
   /** {@code flyteauth_authenticator_invalidate_ex} without a timeout. */
   void invalidate(long a, byte[] rejectedValue, long cancel);
 }

@@ -63,6 +63,7 @@ final class FfmNativeApi implements NativeApi {
   private static final MethodHandle TRY_FETCH;
   private static final MethodHandle IS_CURRENT;
   private static final MethodHandle SET_PROMPT_CALLBACK;
+  private static final MethodHandle SET_LOG_CALLBACK;
   private static final MethodHandle FETCH_EX;
   private static final MethodHandle METADATA_LEN;
   private static final MethodHandle METADATA_KEY;
@@ -106,6 +107,8 @@ final class FfmNativeApi implements NativeApi {
         fn(
             "flyteauth_authenticator_set_prompt_callback",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+    SET_LOG_CALLBACK =
+        fn("flyteauth_set_log_callback", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT));
     FETCH_EX =
         fn(
             "flyteauth_authenticator_fetch_metadata_ex",
@@ -336,10 +339,12 @@ final class FfmNativeApi implements NativeApi {
 
   private static final AtomicLong NEXT_KEY = new AtomicLong(1);
 
-  /** The two upcall stubs, created on first use (a few milliseconds), in the global arena. */
+  /** The upcall stubs, created on first use (a few milliseconds), in the global arena. */
   private static final class Upcalls {
     static final MemorySegment PROMPT;
     static final MemorySegment RELEASE;
+    static final MemorySegment LOG;
+    static final MemorySegment LOG_RELEASE;
 
     static {
       try {
@@ -358,6 +363,21 @@ final class FfmNativeApi implements NativeApi {
             linker.upcallStub(
                 lookup.findStatic(
                     FfmNativeApi.class, "onRelease", MethodType.methodType(void.class, MemorySegment.class)),
+                FunctionDescriptor.ofVoid(ADDRESS),
+                Arena.global());
+        LOG =
+            linker.upcallStub(
+                lookup.findStatic(
+                    FfmNativeApi.class,
+                    "onLog",
+                    MethodType.methodType(
+                        void.class, MemorySegment.class, int.class, MemorySegment.class, MemorySegment.class)),
+                FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, ADDRESS, ADDRESS),
+                Arena.global());
+        LOG_RELEASE =
+            linker.upcallStub(
+                lookup.findStatic(
+                    FfmNativeApi.class, "onLogRelease", MethodType.methodType(void.class, MemorySegment.class)),
                 FunctionDescriptor.ofVoid(ADDRESS),
                 Arena.global());
       } catch (ReflectiveOperationException e) {
@@ -387,6 +407,69 @@ final class FfmNativeApi implements NativeApi {
       }
     } catch (Throwable t) {
       PromptHandler.report(t);
+    }
+  }
+
+  /**
+   * The installed log handlers by user_data: the library's callback is process-wide, so there is
+   * at most one, plus one being released.
+   */
+  private static final ConcurrentHashMap<Long, LogHandler> LOG_HANDLERS = new ConcurrentHashMap<>();
+
+  /** {@code flyteauth_log_callback}, on the thread that made the record. Never throws. */
+  private static void onLog(MemorySegment userData, int level, MemorySegment target, MemorySegment message) {
+    try {
+      LogHandler handler = LOG_HANDLERS.get(userData.address());
+      if (handler != null) {
+        handler.log(level, string(target), string(message));
+      }
+    } catch (Throwable t) {
+      // LogHandler.log never throws; an OutOfMemoryError making the strings drops the record.
+    }
+  }
+
+  /** The log callback's {@code flyteauth_release_callback}. Never throws. */
+  private static void onLogRelease(MemorySegment userData) {
+    try {
+      LogHandler handler = LOG_HANDLERS.remove(userData.address());
+      if (handler != null) {
+        handler.released();
+      }
+    } catch (Throwable t) {
+      // nothing to report to
+    }
+  }
+
+  @Override
+  public void setLogCallback(LogHandler handler) {
+    try {
+      if (handler == null) {
+        int st =
+            (int)
+                SET_LOG_CALLBACK.invokeExact(
+                    MemorySegment.NULL, MemorySegment.NULL, MemorySegment.NULL, 0);
+        if (st != 0) {
+          throw new IllegalStateException("flyteauth_set_log_callback: status " + st);
+        }
+        return;
+      }
+      MemorySegment log = Upcalls.LOG;
+      MemorySegment release = Upcalls.LOG_RELEASE;
+      long key = NEXT_KEY.getAndIncrement();
+      LOG_HANDLERS.put(key, handler);
+      int st;
+      try {
+        st = (int) SET_LOG_CALLBACK.invokeExact(log, MemorySegment.ofAddress(key), release, 5);
+      } catch (Throwable t) {
+        LOG_HANDLERS.remove(key);
+        throw t;
+      }
+      if (st != 0) {
+        LOG_HANDLERS.remove(key); // on failure, release is not called: user_data stays ours
+        throw new IllegalStateException("flyteauth_set_log_callback: status " + st);
+      }
+    } catch (Throwable t) {
+      throw rethrow(t);
     }
   }
 
