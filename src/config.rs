@@ -384,18 +384,7 @@ impl Config {
 
     /// [`Config::from_flyte_config`] reading environment variables through `env`.
     pub fn from_flyte_config_with_env(path: Option<&Path>, env: &dyn Env) -> Result<Config> {
-        let file = match path {
-            Some(p) => Some(p.to_path_buf()),
-            None => default_config_path(env)?,
-        };
-        let mut admin = Map::new();
-        if let Some(file) = &file {
-            let text = std::fs::read_to_string(file).map_err(|e| {
-                Error::config(format!("cannot read Flyte config {}: {e}", file.display()))
-            })?;
-            admin = admin_section(&text, file)?;
-        }
-        apply_env_overrides(&mut admin, env);
+        let (_, admin) = read_flyte_config(path, env)?;
         Self::from_value(Value::Object(admin), "admin.", env)
     }
 
@@ -600,9 +589,139 @@ impl Config {
     }
 }
 
-/// `$FLYTECTL_CONFIG`, else `~/.flyte/config.yaml` if it exists, else none. `~` is the home
-/// directory by the OS's rule ([`crate::platform::home_dir`]: `HOME`; on Windows `USERPROFILE`).
-fn default_config_path(env: &dyn Env) -> Result<Option<PathBuf>> {
+/// Why a Flyte config file was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileOrigin {
+    /// Named by the caller (`--config`, `flyteauth_authenticator_from_flyte_config`'s path).
+    Given,
+    /// Named by `$FLYTECTL_CONFIG`.
+    FlytectlConfigVar,
+    /// `~/.flyte/config.yaml`, the default place.
+    Home,
+}
+
+/// Where one `admin:` setting of a Flyte config came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SettingSource {
+    /// The config file; `line` is 1-based, `None` when it cannot be pointed at (flow style).
+    File {
+        /// The line of the key in the file.
+        line: Option<usize>,
+    },
+    /// A `FLYTE_*` environment variable, which wins over the file.
+    Env {
+        /// The variable.
+        var: &'static str,
+        /// The file's line for the same key when the file set it too (`Some(None)`: set, at
+        /// a line that cannot be pointed at).
+        overrides: Option<Option<usize>>,
+    },
+}
+
+/// One setting of a Flyte config, as `flyteauth doctor` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    /// The `admin:` key, e.g. `clientId`.
+    pub key: String,
+    /// Its value as text; a secret's value is never shown, only `(set)`.
+    pub value: String,
+    /// Where it came from.
+    pub source: SettingSource,
+}
+
+/// How a Flyte config is put together: the file read (and why), and the source of every
+/// setting. The provenance behind [`Config::from_flyte_config`]; it does not check the values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlyteConfigSources {
+    /// The file read, if any, and why it was that one.
+    pub file: Option<(PathBuf, FileOrigin)>,
+    /// Every setting: the file's in line order, then those only a variable set.
+    pub settings: Vec<Setting>,
+}
+
+impl FlyteConfigSources {
+    /// Trace `path` (else `$FLYTECTL_CONFIG`, else `~/.flyte/config.yaml`) and the `FLYTE_*`
+    /// overrides, exactly as [`Config::from_flyte_config_with_env`] reads them.
+    pub fn trace(path: Option<&Path>, env: &dyn Env) -> Result<FlyteConfigSources> {
+        let file = locate_config_file(path, env)?;
+        let (mut admin, lines) = match &file {
+            Some((path, _)) => {
+                let text = read_config_text(path)?;
+                (admin_section(&text, path)?, admin_key_lines(&text))
+            }
+            None => (Map::new(), BTreeMap::new()),
+        };
+        let line_of = |key: &str| lines.get(key).copied();
+        let mut from_file: Vec<String> = admin.keys().cloned().collect();
+        from_file.sort_by_key(|k| line_of(k).unwrap_or(usize::MAX));
+        let overridden = apply_env_overrides(&mut admin, env);
+        let mut settings = Vec::with_capacity(admin.len());
+        let mut push = |key: &str, source: SettingSource| {
+            let value = match admin.get(key) {
+                _ if key == "clientSecret" => "(set)".to_owned(),
+                Some(Value::String(s)) => s.clone(),
+                Some(v) => v.to_string(),
+                None => return,
+            };
+            settings.push(Setting {
+                key: key.to_owned(),
+                value,
+                source,
+            });
+        };
+        for key in &from_file {
+            let source = match overridden.iter().find(|(_, k)| k == key) {
+                Some((var, _)) => SettingSource::Env {
+                    var,
+                    overrides: Some(line_of(key)),
+                },
+                None => SettingSource::File { line: line_of(key) },
+            };
+            push(key, source);
+        }
+        for (var, key) in overridden
+            .iter()
+            .filter(|(_, k)| !from_file.iter().any(|f| f == k))
+        {
+            push(
+                key,
+                SettingSource::Env {
+                    var,
+                    overrides: None,
+                },
+            );
+        }
+        Ok(FlyteConfigSources { file, settings })
+    }
+}
+
+/// The Flyte config file to read and why, then its `admin:` section with the `FLYTE_*`
+/// overrides applied.
+fn read_flyte_config(
+    path: Option<&Path>,
+    env: &dyn Env,
+) -> Result<(Option<(PathBuf, FileOrigin)>, Map<String, Value>)> {
+    let file = locate_config_file(path, env)?;
+    let mut admin = match &file {
+        Some((path, _)) => admin_section(&read_config_text(path)?, path)?,
+        None => Map::new(),
+    };
+    apply_env_overrides(&mut admin, env);
+    Ok((file, admin))
+}
+
+fn read_config_text(file: &Path) -> Result<String> {
+    std::fs::read_to_string(file)
+        .map_err(|e| Error::config(format!("cannot read Flyte config {}: {e}", file.display())))
+}
+
+/// `path`, else `$FLYTECTL_CONFIG`, else `~/.flyte/config.yaml` if it exists, else none. `~` is
+/// the home directory by the OS's rule ([`crate::platform::home_dir`]: `HOME`; on Windows
+/// `USERPROFILE`).
+fn locate_config_file(path: Option<&Path>, env: &dyn Env) -> Result<Option<(PathBuf, FileOrigin)>> {
+    if let Some(p) = path {
+        return Ok(Some((p.to_path_buf(), FileOrigin::Given)));
+    }
     if let Some(p) = env.var("FLYTECTL_CONFIG").filter(|p| !p.is_empty()) {
         let path = PathBuf::from(p);
         if !path.is_file() {
@@ -611,15 +730,44 @@ fn default_config_path(env: &dyn Env) -> Result<Option<PathBuf>> {
                 path.display()
             )));
         }
-        return Ok(Some(path));
+        return Ok(Some((path, FileOrigin::FlytectlConfigVar)));
     }
     if let Some(home) = crate::platform::home_dir(&|name| env.var(name)) {
         let path = home.join(".flyte").join("config.yaml");
         if path.is_file() {
-            return Ok(Some(path));
+            return Ok(Some((path, FileOrigin::Home)));
         }
     }
     Ok(None)
+}
+
+/// The 1-based line of each key directly under the top-level `admin:` mapping, in block
+/// style (a flow-style `admin: {...}` has none). Only for pointing a person at a line: the
+/// values come from the YAML parser.
+fn admin_key_lines(text: &str) -> BTreeMap<String, usize> {
+    let mut lines = BTreeMap::new();
+    let mut in_admin = false;
+    let mut child_indent = None;
+    for (i, line) in text.lines().enumerate() {
+        let content = line.trim_start();
+        if content.is_empty() || content.starts_with('#') {
+            continue;
+        }
+        let indent = line.len() - content.len();
+        if indent == 0 {
+            in_admin = content.starts_with("admin:") || content.starts_with("\"admin\":");
+            child_indent = None;
+            continue;
+        }
+        if !in_admin || *child_indent.get_or_insert(indent) != indent {
+            continue;
+        }
+        if let Some((key, _)) = content.split_once(':') {
+            let key = key.trim().trim_matches(|c| c == '"' || c == '\'');
+            lines.entry(key.to_owned()).or_insert(i + 1);
+        }
+    }
+    lines
 }
 
 /// The `admin:` mapping of a Flyte config file, as JSON (other sections are ignored).
@@ -644,7 +792,12 @@ fn admin_section(text: &str, file: &Path) -> Result<Map<String, Value>> {
 }
 
 /// Apply flytekit's `FLYTE_*` overrides: a set, non-empty variable wins over the file.
-fn apply_env_overrides(admin: &mut Map<String, Value>, env: &dyn Env) {
+/// Returns the variables applied, with their keys.
+fn apply_env_overrides(
+    admin: &mut Map<String, Value>,
+    env: &dyn Env,
+) -> Vec<(&'static str, &'static str)> {
+    let mut applied = Vec::new();
     for (name, key, kind) in ENV_OVERRIDES {
         let Some(value) = env.var(name).filter(|v| !v.is_empty()) else {
             continue;
@@ -660,7 +813,9 @@ fn apply_env_overrides(admin: &mut Map<String, Value>, env: &dyn Env) {
             ),
         };
         admin.insert(key.to_owned(), json);
+        applied.push((name, key));
     }
+    applied
 }
 
 fn check_command(key: &str, argv: Option<Vec<String>>) -> Result<Vec<String>> {

@@ -220,6 +220,10 @@ impl HttpClient {
                 Ok(resp) => read_response(resp, &what).await,
                 Err(e) => Err(transport_error(&what, &e)),
             };
+            match &outcome {
+                Ok(resp) => crate::logging::debug!("{what}: {}", resp.status()),
+                Err(e) => crate::logging::debug!("{}", e.message()),
+            }
             let retry_after = match &outcome {
                 Ok(resp) => {
                     let status = resp.status().as_u16();

@@ -101,10 +101,10 @@ pub fn bearer_header_value(token: &str) -> Result<String> {
     Ok(format!("Bearer {token}"))
 }
 
-/// The `exp` claim of a JWT, read without verifying the signature (only to know when to
-/// refresh; the server does the verifying). An `exp` beyond what a clock can hold is read as
-/// the largest one it can (the lifetime is clamped afterwards anyway).
-pub fn jwt_expiry(token: &str) -> Option<SystemTime> {
+/// The claims of a JWT (its payload object), read without verifying the signature: for
+/// knowing when to refresh and for showing a person whose token it is (`flyteauth whoami`);
+/// the server does the verifying. `None` for an opaque token.
+pub fn jwt_claims(token: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
     let mut parts = token.split('.');
     let (_header, payload, _sig) = (parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() {
@@ -113,7 +113,16 @@ pub fn jwt_expiry(token: &str) -> Option<SystemTime> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))
         .ok()?;
-    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    match serde_json::from_slice(&bytes).ok()? {
+        serde_json::Value::Object(claims) => Some(claims),
+        _ => None,
+    }
+}
+
+/// The `exp` claim of a JWT (see [`jwt_claims`]). An `exp` beyond what a clock can hold is
+/// read as the largest one it can (the lifetime is clamped afterwards anyway).
+pub fn jwt_expiry(token: &str) -> Option<SystemTime> {
+    let claims = jwt_claims(token)?;
     let exp = claims.get("exp")?.as_f64()?;
     if !exp.is_finite() || exp < 0.0 {
         return None;

@@ -262,3 +262,144 @@ fn token_prints_every_header_and_each_output_format_parses() {
         .starts_with("Bearer ey"));
     assert!(is_rfc3339_utc(&bazel["expires"]), "{}", bazel["expires"]);
 }
+
+/// `doctor` says where each setting came from: a `FLYTE_*` variable that overrode the file is
+/// named, with the file line it won over; a failing check exits 1 and says what to change.
+#[test]
+fn doctor_names_the_variable_that_overrode_a_file_value() {
+    let idp = Idp::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    // Line 1 `admin:`, 2 endpoint, 3 insecure, 4 authType, 5 clientId, 6 clientSecretEnvVar.
+    let config = config_file(
+        &dir,
+        &idp,
+        "ClientSecret",
+        "  clientId: not-the-client\n  clientSecretEnvVar: TEST_CLI_SECRET\n",
+    );
+    let doctor = |env: &[(&str, &str)]| {
+        let out = cli()
+            .arg("-c")
+            .arg(&config)
+            .arg("doctor")
+            .env("TEST_CLI_SECRET", common::CLIENT_SECRET)
+            .env_remove("FLYTE_CREDENTIALS_CLIENT_ID")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert!(!stdout.contains(common::CLIENT_SECRET), "{stdout}");
+        (out.status.success(), stdout)
+    };
+    let line_of = |text: &str, key: &str| -> String {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(&format!("{key} ")))
+            .unwrap_or_else(|| panic!("no {key} line in:\n{text}"))
+            .to_owned()
+    };
+    let file = config.display().to_string();
+
+    let (ok, text) = doctor(&[("FLYTE_CREDENTIALS_CLIENT_ID", common::CLIENT_ID)]);
+    assert!(ok, "{text}");
+    let client_id = line_of(&text, "clientId");
+    assert!(client_id.contains(common::CLIENT_ID), "{client_id}");
+    assert!(
+        client_id.contains(&format!(
+            "$FLYTE_CREDENTIALS_CLIENT_ID (overrides {file}:5)"
+        )),
+        "{client_id}"
+    );
+    assert!(
+        line_of(&text, "authType").ends_with(&format!("{file}:4")),
+        "{text}"
+    );
+    assert!(text.contains("token_endpoint: http://127.0.0.1"), "{text}");
+    assert!(
+        text.contains("authorization_metadata_key: flyte-authorization"),
+        "{text}"
+    );
+    assert!(text.contains("ok    clock: within"), "{text}");
+    assert!(
+        text.contains("ok    a credential for the headers flyte-authorization"),
+        "{text}"
+    );
+
+    // Without the variable the file's client id is used, the IdP refuses it, and the report
+    // says so with what to change.
+    let (ok, text) = doctor(&[]);
+    assert!(!ok, "doctor must exit 1 when a check fails:\n{text}");
+    assert!(
+        line_of(&text, "clientId").ends_with(&format!("{file}:5")),
+        "{text}"
+    );
+    assert!(
+        text.contains("FAIL") && text.contains("invalid_client"),
+        "{text}"
+    );
+    assert!(
+        text.contains("fix: the IdP refused the client: check clientId"),
+        "{text}"
+    );
+}
+
+/// `whoami` shows the access token's claims (subject, audience, scopes) and its expiry,
+/// never the token itself; `-vv` shows the requests on stderr, still without it.
+#[test]
+fn whoami_shows_the_claims_never_the_token() {
+    let idp = Idp::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_file(
+        &dir,
+        &idp,
+        "ClientSecret",
+        &format!(
+            "  clientId: {}\n  clientSecretEnvVar: TEST_CLI_SECRET\n",
+            common::CLIENT_ID
+        ),
+    );
+    let out = cli()
+        .arg("-c")
+        .arg(&config)
+        .args(["-vv", "whoami"])
+        .env("TEST_CLI_SECRET", common::CLIENT_SECRET)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "{stderr}");
+    let field = |name: &str| -> &str {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap_or_else(|| panic!("no {name} in:\n{stdout}"))
+            .trim()
+    };
+    assert_eq!(field("subject:"), common::CLIENT_ID);
+    assert_eq!(field("audience:"), common::AUDIENCE);
+    assert_eq!(field("headers:"), "flyte-authorization");
+    assert!(field("expires:").ends_with(" s)"), "{stdout}");
+    assert!(stdout.contains("\"iss\": \"http://127.0.0.1"), "{stdout}");
+    // No token anywhere: a JWT's three base64url parts joined by dots.
+    for text in [&stdout, &stderr] {
+        assert!(!text.contains("eyJ"), "a token was printed:\n{text}");
+    }
+    assert!(
+        stderr.contains("flyteauth: debug: flyteauth::http: POST http://127.0.0.1")
+            && stderr.contains("/token: 200 OK"),
+        "-vv shows the requests: {stderr}"
+    );
+    let quiet = cli()
+        .arg("-c")
+        .arg(&config)
+        .arg("whoami")
+        .env("TEST_CLI_SECRET", common::CLIENT_SECRET)
+        .env_remove("FLYTEAUTH_LOG")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert!(quiet.status.success());
+    assert_eq!(
+        String::from_utf8(quiet.stderr).unwrap(),
+        "",
+        "warnings only by default"
+    );
+}

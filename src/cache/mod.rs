@@ -129,6 +129,23 @@ impl KeyringCache {
             .and_then(|json| flytectl_token(&json))
     }
 
+    /// Whether the keyring can be used, and whether it holds a login for this endpoint
+    /// (flytekit's layout or flytectl's); `Err` with the reason when it cannot be used. For
+    /// diagnostics (`flyteauth doctor`): unlike the other calls it warns no one. Blocking.
+    pub fn probe(&self) -> Result<bool, String> {
+        let store = Keyring::open().map_err(|e| format!("connecting to the keyring: {e}"))?;
+        let flytekit = [ACCESS_TOKEN, REFRESH_TOKEN].map(|user| (self.service.as_str(), user));
+        let flytectl = self.flytectl_users.iter().map(|u| ("flytectl", u.as_str()));
+        for (service, user) in flytekit.into_iter().chain(flytectl) {
+            match store.get(service, user) {
+                Ok(Some(v)) if !v.is_empty() => return Ok(true),
+                Ok(_) => {}
+                Err(e) => return Err(format!("reading: {e}")),
+            }
+        }
+        Ok(false)
+    }
+
     /// Write `token` in flytekit's layout, removing a stale refresh or ID token. Blocking.
     pub fn save(&self, token: &Token) {
         let Some(store) = self.store() else {

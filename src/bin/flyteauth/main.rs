@@ -6,7 +6,12 @@
 //!                    `command`), every header, or JSON for kubectl and Bazel (`--output`)
 //! flyteauth logout   forget the cached tokens
 //! flyteauth status   show the configuration and the cached login, never the tokens
+//! flyteauth whoami   whose credential it is: the token's claims, expiry, scopes, audience
+//! flyteauth doctor   where each setting came from, discovery, clock, keyring, what to fix
 //! ```
+//!
+//! Messages go to stderr (stdout carries only what was asked for): warnings by default, more
+//! with `-v`/`-vv`/`-vvv` or `FLYTEAUTH_LOG=info|debug|trace`.
 //!
 //! The configuration comes from `--config`, else Flyte's own lookup (`$FLYTECTL_CONFIG`,
 //! `~/.flyte/config.yaml`) with the `FLYTE_*` overrides, exactly as the library reads it.
@@ -14,7 +19,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod doctor;
+mod log;
 mod output;
+mod whoami;
 
 use clap::{Parser, Subcommand};
 use flyteauth::cache::KeyringCache;
@@ -30,6 +38,10 @@ struct Cli {
     /// Flyte config file (default: $FLYTECTL_CONFIG, else ~/.flyte/config.yaml).
     #[arg(long, short = 'c', global = true)]
     config: Option<PathBuf>,
+    /// More messages on stderr: -v info, -vv debug, -vvv trace (default: warnings; also
+    /// FLYTEAUTH_LOG=off|error|warn|info|debug|trace).
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -57,12 +69,22 @@ enum Command {
     Logout,
     /// Show the configuration and the cached login (never the tokens).
     Status,
+    /// Show whose credential this is: the access token's claims, expiry, scopes and audience
+    /// (never the token). Uses the cached login; never asks anyone to log in.
+    Whoami,
+    /// Diagnose a failing login or call: where each setting came from (file and line, or the
+    /// variable that overrode it), discovery, the clock against the server's, the keyring,
+    /// whether a credential can be had; and what to change for each failure. Exits 1 if any
+    /// check failed.
+    Doctor,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    log::install(log::level(cli.verbose));
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("flyteauth: {e}");
             ExitCode::FAILURE
@@ -70,26 +92,34 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<(), flyteauth::Error> {
+/// Run the command; `Ok(false)` when it reported a failure itself (`doctor`).
+fn run(cli: Cli) -> Result<bool, flyteauth::Error> {
+    if let Command::Doctor = cli.command {
+        // Before the configuration is checked: explaining a bad one is its job.
+        return doctor::run(cli.config.as_deref());
+    }
     let config = Config::from_flyte_config(cli.config.as_deref())?;
     match cli.command {
         Command::Status => {
             status(&config);
-            Ok(())
+            Ok(true)
         }
+        Command::Whoami => whoami::run(config).map(|()| true),
+        Command::Doctor => doctor::run(cli.config.as_deref()),
         Command::Logout => {
             let endpoint = config.endpoint.clone().unwrap_or_default();
             Authenticator::new(config)?.logout_blocking()?;
             eprintln!("flyteauth: logged out of {endpoint}");
-            Ok(())
+            Ok(true)
         }
         Command::Login => {
             let endpoint = config.endpoint.clone().unwrap_or_default();
             let cached = where_cached(&config);
             let auth = Authenticator::new(config)?;
+            log::show_prompts(&auth);
             auth.login_blocking(&CallOptions::default())?;
             eprintln!("flyteauth: logged in to {endpoint} ({cached})");
-            Ok(())
+            Ok(true)
         }
         Command::Token {
             output,
@@ -97,6 +127,7 @@ fn run(cli: Cli) -> Result<(), flyteauth::Error> {
             non_interactive,
         } => {
             let auth = Authenticator::new(config)?;
+            log::show_prompts(&auth);
             if non_interactive {
                 auth.set_interactive(false);
             }
@@ -117,7 +148,7 @@ fn run(cli: Cli) -> Result<(), flyteauth::Error> {
                 "{}",
                 output::render(format, &metadata, exec_info.as_deref())
             );
-            Ok(())
+            Ok(true)
         }
     }
 }

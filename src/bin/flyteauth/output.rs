@@ -94,7 +94,7 @@ fn exec_api_version(exec_info: Option<&str>) -> String {
 }
 
 /// `t` as RFC 3339 in UTC, to the second (`2026-12-01T14:03:45Z`).
-fn rfc3339(t: SystemTime) -> String {
+pub fn rfc3339(t: SystemTime) -> String {
     let secs = t
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
