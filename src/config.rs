@@ -384,7 +384,7 @@ impl Config {
 
     /// [`Config::from_flyte_config`] reading environment variables through `env`.
     pub fn from_flyte_config_with_env(path: Option<&Path>, env: &dyn Env) -> Result<Config> {
-        let (_, admin) = read_flyte_config(path, env)?;
+        let admin = read_flyte_config(path, env)?;
         Self::from_value(Value::Object(admin), "admin.", env)
     }
 
@@ -695,19 +695,15 @@ impl FlyteConfigSources {
     }
 }
 
-/// The Flyte config file to read and why, then its `admin:` section with the `FLYTE_*`
-/// overrides applied.
-fn read_flyte_config(
-    path: Option<&Path>,
-    env: &dyn Env,
-) -> Result<(Option<(PathBuf, FileOrigin)>, Map<String, Value>)> {
-    let file = locate_config_file(path, env)?;
-    let mut admin = match &file {
-        Some((path, _)) => admin_section(&read_config_text(path)?, path)?,
+/// The `admin:` section of the Flyte config file to read, with the `FLYTE_*` overrides
+/// applied.
+fn read_flyte_config(path: Option<&Path>, env: &dyn Env) -> Result<Map<String, Value>> {
+    let mut admin = match locate_config_file(path, env)? {
+        Some((path, _)) => admin_section(&read_config_text(&path)?, &path)?,
         None => Map::new(),
     };
     apply_env_overrides(&mut admin, env);
-    Ok((file, admin))
+    Ok(admin)
 }
 
 fn read_config_text(file: &Path) -> Result<String> {
