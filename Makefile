@@ -26,7 +26,7 @@ CFLAGS_DEMO := -std=c11 -O2 -Wall -Wextra -Werror -pedantic -I$(ROOT)/include
 SHELL       := /bin/bash
 SOMAJOR     := $(firstword $(subst ., ,$(VERSION)))
 
-.PHONY: pkgconfig build lib cli header check-header cbindgen fixture lint test test-suites test-rust test-under-load test-keyring test-c test-go test-java test-pkgconfig \
+.PHONY: pkgconfig build lib cli header check-header cbindgen fixture lint test test-suites test-rust test-cli-consumers test-under-load test-keyring test-c test-go test-java test-pkgconfig \
         demo bench install clean fuzz-smoke
 
 build: lib check-header $(RELEASE)/pkgconfig/flyteauth.pc
@@ -96,7 +96,7 @@ test:
 
 # test-platforms (mk/dist.mk): aarch64 under qemu, Windows under Wine, the macOS check; its
 # tools are checked first, so that a machine without them fails at once, not after 30 minutes.
-test-suites: cross-tools-check lint check-header go-prebuilt-check fixture test-rust test-under-load test-keyring test-c test-pkgconfig test-go test-java fuzz-smoke test-platforms
+test-suites: cross-tools-check lint check-header go-prebuilt-check fixture test-rust test-cli-consumers test-under-load test-keyring test-c test-pkgconfig test-go test-java fuzz-smoke test-platforms
 
 test-rust: fixture
 	$(CARGO) test --all-targets
@@ -115,22 +115,31 @@ test-under-load: fixture
 	    FLYTEAUTH_STORM_SECS=$(UNDER_LOAD_STORM_SECS) CARGO=$(CARGO) \
 	    scripts/under-load $(UNDER_LOAD_RUNS) scripts/timing-suites --release
 
-# Python keyring (what pyflyte uses) for the interop tests.
+# Python keyring (what pyflyte uses) for the interop tests; jsonschema (with the RFC 3339
+# date-time checker) for the credential-helper schema check.
 PYENV := target/pyenv
-$(PYENV)/.installed:
+PYENV_PACKAGES := keyring secretstorage jsonschema rfc3339-validator
+$(PYENV)/.installed-2:
 	python3 -m venv $(PYENV)
-	$(PYENV)/bin/pip install --quiet --disable-pip-version-check keyring secretstorage
+	$(PYENV)/bin/pip install --quiet --disable-pip-version-check $(PYENV_PACKAGES)
 	touch $@
 
 # The keyring cache against a real Secret Service (gnome-keyring on a private session bus),
 # PKCE through real headless Chromium, and interop with Python keyring.
-test-keyring: fixture $(PYENV)/.installed
+test-keyring: fixture $(PYENV)/.installed-2
 	scripts/with-keyring env FLYTEAUTH_TEST_PYTHON=$(ROOT)/$(PYENV)/bin/python \
 	    BROWSER=$(ROOT)/scripts/headless-browser \
 	    $(CARGO) test --test keyring -- --ignored --test-threads 1
 
 test-c: fixture
 	bash tests/c/run.sh
+
+# The CLI's outputs read by their real consumers (tests/consumers.rs): kubectl as an exec
+# credential plugin, jq + curl, and the credential-helper answer against its JSON schema.
+test-cli-consumers: fixture $(PYENV)/.installed-2
+	@for tool in kubectl jq curl; do command -v $$tool >/dev/null || \
+	    { echo "test-cli-consumers: $$tool is missing (.ci/run installs it)" >&2; exit 1; }; done
+	FLYTEAUTH_TEST_PYTHON=$(ROOT)/$(PYENV)/bin/python $(CARGO) test --test consumers -- --ignored
 
 # The Go binding: go vet, go test -race, and a -tags debug run that forces GC around C calls.
 test-go: lib pkgconfig fixture

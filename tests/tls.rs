@@ -3,47 +3,9 @@
 
 mod common;
 
-use common::{jwt_claims, Idp, AUDIENCE};
+use common::{jwt_claims, Idp, Pki, AUDIENCE};
 use flyteauth::{Authenticator, ErrorKind, Prompt};
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use serde_json::json;
-
-struct Pki {
-    dir: tempfile::TempDir,
-}
-
-impl Pki {
-    /// A test CA and a server certificate for 127.0.0.1/localhost signed by it.
-    fn new() -> Pki {
-        let dir = tempfile::tempdir().unwrap();
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(DnType::CommonName, "flyteauth test CA");
-        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-        let key = KeyPair::generate().unwrap();
-        let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-            .unwrap()
-            .signed_by(&key, &ca)
-            .unwrap();
-        std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
-        std::fs::write(dir.path().join("server.pem"), leaf.pem()).unwrap();
-        std::fs::write(dir.path().join("server.key"), key.serialize_pem()).unwrap();
-        Pki { dir }
-    }
-
-    fn path(&self, name: &str) -> String {
-        self.dir.path().join(name).display().to_string()
-    }
-
-    fn start_https_idp(&self) -> Idp {
-        Idp::start(&[
-            ("IDP_TLS_CERT", &self.path("server.pem")),
-            ("IDP_TLS_KEY", &self.path("server.key")),
-        ])
-    }
-}
 
 fn https_config(idp: &Idp, extra: serde_json::Value) -> String {
     let mut cfg: serde_json::Value = serde_json::from_str(&idp.cc_config(extra)).unwrap();

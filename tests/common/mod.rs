@@ -435,3 +435,44 @@ pub async fn mount_slow_refused_refresh(server: &wiremock::MockServer, delay: Du
         .mount(server)
         .await;
 }
+
+/// A test CA and a server certificate for 127.0.0.1/localhost signed by it, as PEM files in a
+/// temporary directory (`ca.pem`, `server.pem`, `server.key`).
+pub struct Pki {
+    dir: tempfile::TempDir,
+}
+
+impl Pki {
+    /// A test CA and a server certificate for 127.0.0.1/localhost signed by it.
+    pub fn new() -> Pki {
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+        let dir = tempfile::tempdir().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "flyteauth test CA");
+        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+            .unwrap()
+            .signed_by(&key, &ca)
+            .unwrap();
+        std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
+        std::fs::write(dir.path().join("server.pem"), leaf.pem()).unwrap();
+        std::fs::write(dir.path().join("server.key"), key.serialize_pem()).unwrap();
+        Pki { dir }
+    }
+
+    pub fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+
+    /// The IdP fixture serving HTTPS with the server certificate.
+    pub fn start_https_idp(&self) -> Idp {
+        Idp::start(&[
+            ("IDP_TLS_CERT", &self.path("server.pem")),
+            ("IDP_TLS_KEY", &self.path("server.key")),
+        ])
+    }
+}

@@ -6,6 +6,7 @@
 //!                    `command`), every header, or JSON for kubectl and Bazel (`--output`)
 //! flyteauth logout   forget the cached tokens
 //! flyteauth status   show the configuration and the cached login, never the tokens
+//! flyteauth get      the credential-helper protocol's `get` (Bazel, Buck2, EngFlow)
 //! flyteauth whoami   whose credential it is: the token's claims, expiry, scopes, audience
 //! flyteauth doctor   where each setting came from, discovery, clock, keyring, what to fix
 //! ```
@@ -69,6 +70,11 @@ enum Command {
     Logout,
     /// Show the configuration and the cached login (never the tokens).
     Status,
+    /// The credential-helper protocol's `get` (Bazel's `--credential_helper`, Buck2,
+    /// EngFlow): reads `{"uri": ...}` on stdin and prints `{"headers": ..., "expires": ...}`.
+    /// Never asks anyone to log in (run `flyteauth login` first). The configuration comes from
+    /// $FLYTECTL_CONFIG or ~/.flyte/config.yaml, as such tools pass no arguments.
+    Get,
     /// Show whose credential this is: the access token's claims, expiry, scopes and audience
     /// (never the token). Uses the cached login; never asks anyone to log in.
     Whoami,
@@ -105,6 +111,14 @@ fn run(cli: Cli) -> Result<bool, flyteauth::Error> {
             Ok(true)
         }
         Command::Whoami => whoami::run(config).map(|()| true),
+        Command::Get => {
+            output::read_helper_request(std::io::stdin().lock())?;
+            let auth = Authenticator::new(config)?;
+            auth.set_interactive(false);
+            let metadata = auth.metadata_blocking(None)?;
+            println!("{}", output::render(output::Format::Bazel, &metadata, None));
+            Ok(true)
+        }
         Command::Doctor => doctor::run(cli.config.as_deref()),
         Command::Logout => {
             let endpoint = config.endpoint.clone().unwrap_or_default();

@@ -76,6 +76,30 @@ pub fn render(format: Format, metadata: &Metadata, exec_info: Option<&str>) -> S
     }
 }
 
+/// Read a credential helper's `get` request (`{"uri": "https://..."}`) from `input`. The
+/// answer is the same for every URI (one Flyte login), but a request that is not one is an
+/// error, so that a misconfigured tool fails loudly instead of sending a credential anywhere.
+pub fn read_helper_request(mut input: impl std::io::Read) -> Result<String, flyteauth::Error> {
+    let bad = |why: &str| {
+        flyteauth::Error::new(
+            flyteauth::ErrorKind::InvalidArgument,
+            format!(
+                "credential helper request: {why}; expected {{\"uri\": \"https://...\"}} on stdin"
+            ),
+        )
+    };
+    let mut text = String::new();
+    input
+        .read_to_string(&mut text)
+        .map_err(|e| bad(&format!("cannot read stdin ({e})")))?;
+    let request: Value = serde_json::from_str(&text).map_err(|_| bad("not JSON"))?;
+    request
+        .get("uri")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| bad("no \"uri\""))
+}
+
 /// The access token of the first (the auth) header, without its `Bearer ` prefix.
 fn bare_token(metadata: &Metadata) -> &str {
     let value = metadata.iter().next().map_or("", |(_, v)| v);
@@ -131,6 +155,16 @@ mod tests {
             (4_107_542_399, "2100-02-28T23:59:59Z"),
         ] {
             assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_secs(secs)), text);
+        }
+    }
+
+    #[test]
+    fn a_helper_request_needs_a_uri() {
+        let uri = read_helper_request(&br#"{"uri":"https://cache.example.com/x"}"#[..]);
+        assert_eq!(uri.unwrap(), "https://cache.example.com/x");
+        for bad in [&b""[..], b"uri", br#"{"url":"x"}"#] {
+            let e = read_helper_request(bad).unwrap_err();
+            assert!(e.message().contains("expected {\"uri\""), "{e}");
         }
     }
 
