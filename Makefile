@@ -26,7 +26,7 @@ CFLAGS_DEMO := -std=c11 -O2 -Wall -Wextra -Werror -pedantic -I$(ROOT)/include
 SHELL       := /bin/bash
 SOMAJOR     := $(firstword $(subst ., ,$(VERSION)))
 
-.PHONY: pkgconfig build lib cli header check-header cbindgen fixture lint test test-suites test-rust test-cli-consumers test-under-load test-keyring test-c test-go test-java test-pkgconfig \
+.PHONY: pkgconfig build lib cli header check-header cbindgen fixture lint test test-suites test-rust test-cli-consumers test-under-load test-keyring test-c test-go test-java test-pkgconfig test-readme \
         demo bench install clean fuzz-smoke
 
 build: lib check-header $(RELEASE)/pkgconfig/flyteauth.pc
@@ -96,7 +96,7 @@ test:
 
 # test-platforms (mk/dist.mk): aarch64 under qemu, Windows under Wine, the macOS check; its
 # tools are checked first, so that a machine without them fails at once, not after 30 minutes.
-test-suites: cross-tools-check lint check-header go-prebuilt-check fixture test-rust test-cli-consumers test-under-load test-keyring test-c test-pkgconfig test-go test-java fuzz-smoke test-platforms
+test-suites: cross-tools-check lint check-header go-prebuilt-check fixture test-rust test-cli-consumers test-under-load test-keyring test-c test-pkgconfig test-readme test-go test-java fuzz-smoke test-platforms
 
 test-rust: fixture
 	$(CARGO) test --all-targets
@@ -161,6 +161,10 @@ test-pkgconfig: lib
 	test "$$($$tmp/bin/flyteauth --version)" = "flyteauth $(VERSION)" && \
 	echo "pkg-config: installed library links (shared and static), version $(VERSION); bin/flyteauth installed"; \
 	status=$$?; rm -rf $$tmp; exit $$status
+
+# The README's quickstarts, built and run as a user copies them (scripts/readme-quickstarts).
+test-readme: lib cli pkgconfig fixture
+	bash scripts/readme-quickstarts
 
 demo: lib pkgconfig fixture
 	@mkdir -p target/demo
