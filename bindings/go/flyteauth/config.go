@@ -187,8 +187,8 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 
 // Secret is a credential in a Config (Config.ClientSecret). fmt (every verb, %#v included)
 // and log/slog print it as "[REDACTED]", or "" when it is empty. encoding/json writes the
-// value itself, because JSON is how the configuration reaches the library: don't log a
-// Config as JSON.
+// value itself, because JSON is how the configuration reaches the library: don't log the
+// output of json.Marshal of a Config (log/slog is safe: [Config.LogValue]).
 type Secret string
 
 const redacted = "[REDACTED]"
@@ -210,6 +210,16 @@ func (s Secret) Format(f fmt.State, verb rune) {
 func (s Secret) LogValue() slog.Value {
 	return slog.StringValue(s.String())
 }
+
+// LogValue makes log/slog print c with its ClientSecret redacted, with any handler (the JSON
+// handler would otherwise encode the secret).
+func (c Config) LogValue() slog.Value {
+	c.ClientSecret = Secret(c.ClientSecret.String())
+	return slog.AnyValue(configForLog(c))
+}
+
+// configForLog is Config without its methods (LogValue would otherwise recurse).
+type configForLog Config
 
 // NewFromConfig creates an Authenticator from cfg: [New] with cfg's JSON encoding. Like New
 // it does no network I/O, and the library checks the configuration completely: an invalid
