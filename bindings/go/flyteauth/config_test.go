@@ -16,6 +16,9 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -149,6 +152,55 @@ func TestConfigEveryFieldIsAccepted(t *testing.T) {
 		}
 		if err != nil && (strings.Contains(err.Error(), "inline-secret") || strings.Contains(err.Error(), "file-secret")) {
 			t.Errorf("the error contains a secret")
+		}
+	}
+}
+
+// jsonNames is the json names of the fields of struct type ty.
+func jsonNames(ty reflect.Type) []string {
+	var names []string
+	for i := range ty.NumField() {
+		name, _, _ := strings.Cut(ty.Field(i).Tag.Get("json"), ",")
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// The keys the library itself lists when it refuses an unknown one (serde's "unknown field
+// `x`, expected one of `a`, `b`, ...") are Config's json names plus ignoredKeys, at each
+// level. This asks the linked library, so it holds whatever shape src/config.rs takes (the
+// source check, TestConfigKeysMatchTheRustParser, also tells used keys from ignored ones).
+func TestConfigKeysMatchTheLibrary(t *testing.T) {
+	expected := regexp.MustCompile("unknown field `notAKey`, expected (?:one of )?((?:`\\w+`(?:, | or )?)+)$")
+	name := regexp.MustCompile("`(\\w+)`")
+	for _, tc := range []struct {
+		json string
+		ty   reflect.Type
+		also []string
+	}{
+		{`{"notAKey": 1}`, reflect.TypeFor[flyteauth.Config](), ignoredKeys},
+		{`{"pkceConfig": {"notAKey": 1}}`, reflect.TypeFor[flyteauth.PkceConfig](), nil},
+		{`{"deviceFlowConfig": {"notAKey": 1}}`, reflect.TypeFor[flyteauth.DeviceFlowConfig](), nil},
+	} {
+		_, err := flyteauth.New(tc.json)
+		var fe *flyteauth.Error
+		if !errors.As(err, &fe) {
+			t.Fatalf("New(%s) = %v; want a configuration error", tc.json, err)
+		}
+		m := expected.FindStringSubmatch(fe.Message)
+		if m == nil {
+			t.Fatalf("New(%s): the message %q does not list the expected keys as this test reads them; update the test", tc.json, fe.Message)
+		}
+		var library []string
+		for _, k := range name.FindAllStringSubmatch(m[1], -1) {
+			library = append(library, k[1])
+		}
+		sort.Strings(library)
+		want := append(jsonNames(tc.ty), tc.also...)
+		sort.Strings(want)
+		if !slices.Equal(library, want) {
+			t.Errorf("%s: the library accepts %v; %s's json names (+ ignoredKeys) are %v", tc.ty.Name(), library, tc.ty.Name(), want)
 		}
 	}
 }
