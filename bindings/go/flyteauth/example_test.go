@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log"
 	"net/http"
+	"time"
 
 	flyteauth "github.com/flyteorg/flyteauth/bindings/go/flyteauth"
 )
@@ -30,6 +31,27 @@ func ExampleNew() {
 	for key := range md {
 		log.Printf("header %s", key) // never log the values: they are credentials
 	}
+}
+
+func ExampleNewFromConfig() {
+	auth, err := flyteauth.NewFromConfig(flyteauth.Config{
+		Endpoint:             "dns:///flyte.example.com",
+		AuthType:             flyteauth.AuthTypeClientSecret,
+		ClientID:             "my-app",
+		ClientSecretLocation: "/etc/secrets/client_secret", // or ClientSecretEnvVar, or ClientSecret
+		Scopes:               []string{"all"},
+		PerRetryTimeout:      flyteauth.Duration(10 * time.Second), // zero: the library's default
+	})
+	if err != nil {
+		log.Fatal(err) // a bad value is an ErrConfig naming the key
+	}
+	defer auth.Close()
+	client := &http.Client{Transport: &flyteauth.Transport{Auth: auth}}
+	resp, err := client.Get("https://flyte.example.com/api/v1/projects")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
 }
 
 func ExampleTransport() {

@@ -16,6 +16,9 @@
 //	defer auth.Close()
 //	md, err := auth.Metadata(ctx) // e.g. {"flyte-authorization": "Bearer eyJ..."}
 //
+// [NewFromConfig] takes the same configuration as a typed [Config], and [FromFlyteConfig]
+// reads Flyte's config.yaml.
+//
 // With a valid token a call is one cgo call: [Authenticator.Headers] allocates nothing, and
 // Metadata only the map it returns. Errors are [*Error] values whose [Code] works with
 // errors.Is; blocking calls honour their context. Interactive logins (PKCE, device flow) show
@@ -32,8 +35,8 @@
 // statically with every system library it needs (link_prebuilt.go): `go build` needs no Rust,
 // no pkg-config and no loader path. With the build tag flyteauth_system the package links an
 // installed library through pkg-config instead (link_system.go). Without cgo
-// (CGO_ENABLED=0) it compiles, and New and FromFlyteConfig return an error matching
-// [ErrUnsupported] (nocgo.go). See README.md.
+// (CGO_ENABLED=0) it compiles, and New, NewFromConfig and FromFlyteConfig return an error
+// matching [ErrUnsupported] (nocgo.go). See README.md.
 package flyteauth
 
 /*

@@ -11,9 +11,10 @@ import (
 
 // Without cgo (CGO_ENABLED=0, the default when cross-compiling and how most Go CLIs are
 // released) the package still compiles, so a program can keep flyteauth as an optional
-// dependency, but nothing can be authenticated: New and FromFlyteConfig return an error
-// matching [ErrUnsupported] (and errors.ErrUnsupported) that says how to enable it. See
-// README.md for why this is not a fallback to the flyteauth CLI.
+// dependency, but nothing can be authenticated: New and FromFlyteConfig (and NewFromConfig,
+// config.go, which calls New) return an error matching [ErrUnsupported] (and
+// errors.ErrUnsupported) that says how to enable it. See README.md for why this is not a
+// fallback to the flyteauth CLI.
 
 // unsupported is the error of every call in a build without cgo.
 func unsupported() *Error {

@@ -24,6 +24,9 @@ func TestWithoutCgo(t *testing.T) {
 	if _, err := flyteauth.FromFlyteConfig(""); !errors.Is(err, flyteauth.ErrUnsupported) {
 		t.Errorf("FromFlyteConfig: %v", err)
 	}
+	if a, err := flyteauth.NewFromConfig(flyteauth.Config{Endpoint: "dns:///flyte.example.com"}); a != nil || !errors.Is(err, flyteauth.ErrUnsupported) {
+		t.Errorf("NewFromConfig: %v, %v", a, err)
+	}
 	var zero flyteauth.Authenticator
 	if _, err := zero.Metadata(context.Background()); !errors.Is(err, flyteauth.ErrUnsupported) {
 		t.Errorf("Metadata: %v", err)
