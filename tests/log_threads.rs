@@ -20,7 +20,7 @@ use flyteauth::logging::{self, LevelFilter, Record};
 
 #[test]
 fn hot_path_calls_never_log_on_the_calling_thread() {
-    let idp = Idp::start(&[("IDP_ACCESS_TOKEN_TTL", "6")]);
+    let idp = Idp::start(&[("IDP_ACCESS_TOKEN_TTL", "8")]);
     let caller = std::thread::current().id();
     // (on the calling thread, message) of every record.
     let records: Arc<Mutex<Vec<(bool, String)>>> = Arc::default();
@@ -36,9 +36,9 @@ fn hot_path_calls_never_log_on_the_calling_thread() {
         LevelFilter::Trace,
     );
 
-    // Refresh in the last 3 s of the 6 s lifetime: the window the hot path acts in.
+    // Refresh in the last 4 s of the 8 s lifetime: the window the hot path acts in.
     let config =
-        CString::new(idp.cc_config(serde_json::json!({ "tokenRefreshWindow": "3s" }))).unwrap();
+        CString::new(idp.cc_config(serde_json::json!({ "tokenRefreshWindow": "4s" }))).unwrap();
     let mut auth = ptr::null_mut();
     assert_eq!(
         ffi::flyteauth_authenticator_new(config.as_ptr(), &mut auth, ptr::null_mut()),
