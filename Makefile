@@ -109,11 +109,14 @@ test-rust: fixture
 # Each run's output is kept in target/under-load (in target/test-logs/under-load under make test).
 UNDER_LOAD_RUNS       ?= 10
 UNDER_LOAD_STORM_SECS ?= 16
+# Built optimised like a release, without its LTO (profile cross-test, Cargo.toml): LTO
+# changes no timing the tests depend on, and cost CI three minutes of linking.
+UNDER_LOAD_PROFILE    ?= cross-test
 test-under-load: fixture
-	$(CARGO) test --release --no-run --test storm --test idp --test interactive --test hardening
+	$(CARGO) test --profile $(UNDER_LOAD_PROFILE) --no-run --test storm --test idp --test interactive --test hardening
 	UNDER_LOAD_LOG_DIR=$(or $(FLYTEAUTH_TEST_LOG_DIR),$(ROOT)/target)/under-load UNDER_LOAD_SUMMARY='^storm:' \
 	    FLYTEAUTH_STORM_SECS=$(UNDER_LOAD_STORM_SECS) CARGO=$(CARGO) \
-	    scripts/under-load $(UNDER_LOAD_RUNS) scripts/timing-suites --release
+	    scripts/under-load $(UNDER_LOAD_RUNS) scripts/timing-suites --profile $(UNDER_LOAD_PROFILE)
 
 # Python keyring (what pyflyte uses) for the interop tests; jsonschema (with the RFC 3339
 # date-time checker) for the credential-helper schema check.
