@@ -115,8 +115,10 @@ namespace detail {
     throw Error::from_c(owned.get(), status);
 }
 
-/// Throw unless `status` is FLYTEAUTH_OK.
-inline void check(Status status, flyteauth_error *err) {
+/// Throw unless `status` is FLYTEAUTH_OK. `err` is taken by reference so that it is read
+/// after the call that fills it (`check(f(&err), err)`: the order in which arguments are
+/// evaluated is unspecified).
+inline void check(Status status, flyteauth_error *&err) {
     if (status != FLYTEAUTH_OK)
         throw_error(status, err);
 }
