@@ -3,10 +3,10 @@
 # C++ server. Needs g++, cmake, pkg-config and Debian's libgrpc++-dev + protobuf-compiler-grpc
 # (installed by .ci/run). About 1-3 minutes, most of it compiling gRPC code.
 #
-#   make test-cpp              everything, natively
-#   make test-cpp VALGRIND=1   also the wrapper test under valgrind
+#   make test-cpp              everything; the wrapper test also under valgrind (~5 s)
+#   make test-cpp VALGRIND=0   without valgrind
 
 .PHONY: test-cpp
 
 test-cpp: lib fixture
-	VALGRIND=$(VALGRIND) bash tests/cpp/run.sh
+	VALGRIND=$(or $(VALGRIND),1) bash tests/cpp/run.sh
