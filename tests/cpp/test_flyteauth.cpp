@@ -196,12 +196,12 @@ void test_log_callback() {
     // insecureSkipVerify is logged as a warning when the authenticator is made.
     flyteauth::Authenticator::from_json(
         R"({"endpoint": "dns:///flyte.invalid", "authType": "ClientSecret", "clientId": "a", )"
-        R"("clientSecret": "log-test-secret", "insecureSkipVerify": true})");
+        R"("clientSecret": "log-cb-s3cret-value", "insecureSkipVerify": true})");
     CHECK(records >= 1);
     {
         std::lock_guard<std::mutex> lock(mu);
         CHECK(text.find("insecureSkipVerify is on") != std::string::npos);
-        CHECK(text.find("log-test-secret") == std::string::npos);
+        CHECK(text.find("log-cb-s3cret-value") == std::string::npos);
     }
 
     // An invalid level throws and changes nothing; the new callback is destroyed, not kept.
