@@ -8,11 +8,14 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/server_credentials.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 using namespace std::chrono_literals;
 using flyteauth::test::Echo;
@@ -157,6 +160,37 @@ void test_retry_after_unauthenticated() {
     CHECK_EQ(test::fixture_token_requests(), before + 2);
 }
 
+/// Many threads see the same token rejected at once: they share one refresh (the IdP issues
+/// one token more, not one per thread), and every call succeeds on its one retry.
+void test_concurrent_rejections_share_one_refresh() {
+    Server server;
+    auto auth = fixture_authenticator();
+    auto stub = Echo::NewStub(server.channel());
+    long before = test::fixture_token_requests();
+    constexpr int kThreads = 6;
+    std::atomic<int> ok{0}, attempts{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kThreads; i++) {
+        threads.emplace_back([&] {
+            std::string out;
+            ::grpc::Status s =
+                flyteauth::grpc::call_with_retry(auth, [&](::grpc::ClientContext &ctx) {
+                    attempts++;
+                    ctx.set_deadline(std::chrono::system_clock::now() + 30s);
+                    return ping(*stub, ctx, "burst", &out);
+                });
+            if (s.ok() && out == "burst")
+                ok++;
+        });
+    }
+    for (auto &t : threads)
+        t.join();
+    CHECK_EQ(ok.load(), kThreads);
+    CHECK(attempts.load() <= 2 * kThreads);
+    CHECK_EQ(server.service.distinct_tokens(), size_t(2));
+    CHECK_EQ(test::fixture_token_requests(), before + 2); // the first token, one refresh
+}
+
 /// A rejection that a refresh does not cure is returned after exactly one retry.
 void test_retry_only_once() {
     Server server;
@@ -292,6 +326,7 @@ int main(int argc, char **argv) {
     return test::run(
         {
             {"retry_after_unauthenticated", test_retry_after_unauthenticated},
+            {"concurrent_rejections_share_one_refresh", test_concurrent_rejections_share_one_refresh},
             {"retry_only_once", test_retry_only_once},
             {"channel_credentials", test_channel_credentials},
             {"deadline_with_hanging_token_endpoint", test_deadline_with_hanging_token_endpoint},
