@@ -42,24 +42,26 @@ ln -sf libflyteauth.so "$libdir/libflyteauth.so.$major"
 
 rm -rf "$build" && mkdir -p "$build/gen"
 CXX="${CXX:-g++}"
-CXXFLAGS=(-std=c++17 -Wall -Wextra -Werror -pedantic -g -O1 -pthread -I "$repo/include" -I "$repo/tests/cpp")
+CXXFLAGS=(-std=c++17 -Wall -Wextra -Werror -pedantic -g -O0 -pthread -I "$repo/include" -I "$repo/tests/cpp")
 
-# 1. Compile (the two programs in parallel: gRPC's headers are slow to compile).
+# 1. Compile (every file in parallel: gRPC's headers are slow to compile; -O0 compiles fastest).
 protoc -I "$repo/tests/cpp" --cpp_out="$build/gen" --grpc_out="$build/gen" \
   --plugin=protoc-gen-grpc="$(command -v grpc_cpp_plugin)" "$repo/tests/cpp/echo.proto"
 # shellcheck disable=SC2207
-grpc_flags=($(pkg-config --cflags --libs grpc++ protobuf))
-"$CXX" "${CXXFLAGS[@]}" -o "$build/test_flyteauth" tests/cpp/test_flyteauth.cpp \
-  -L "$libdir" -lflyteauth -Wl,-rpath,"$libdir" &
-pid_unit=$!
-"$CXX" "${CXXFLAGS[@]}" -I "$build/gen" -o "$build/test_grpc" tests/cpp/test_grpc.cpp \
-  "$build/gen/echo.pb.cc" "$build/gen/echo.grpc.pb.cc" "${grpc_flags[@]}" \
-  -L "$libdir" -lflyteauth -Wl,-rpath,"$libdir" &
-pid_grpc=$!
+grpc_flags=($(pkg-config --libs grpc++ protobuf))
+pids=()
+"$CXX" "${CXXFLAGS[@]}" -c -o "$build/test_flyteauth.o" tests/cpp/test_flyteauth.cpp & pids+=($!)
+for src in tests/cpp/test_grpc.cpp "$build/gen/echo.pb.cc" "$build/gen/echo.grpc.pb.cc"; do
+  "$CXX" "${CXXFLAGS[@]}" -I "$build/gen" $(pkg-config --cflags grpc++ protobuf) \
+    -c -o "$build/$(basename "${src%.*}").o" "$src" & pids+=($!)
+done
 status=0
-wait "$pid_unit" || status=1
-wait "$pid_grpc" || status=1
+for pid in "${pids[@]}"; do wait "$pid" || status=1; done
 [ "$status" = 0 ] || { echo "run.sh: compilation failed" >&2; exit 1; }
+"$CXX" -pthread -o "$build/test_flyteauth" "$build/test_flyteauth.o" \
+  -L "$libdir" -lflyteauth -Wl,-rpath,"$libdir"
+"$CXX" -pthread -o "$build/test_grpc" "$build/test_grpc.o" "$build/echo.pb.o" "$build/echo.grpc.pb.o" \
+  "${grpc_flags[@]}" -L "$libdir" -lflyteauth -Wl,-rpath,"$libdir"
 step "compiled test_flyteauth and test_grpc"
 
 # 2. Install into a scratch prefix and build the CMake consumer against it.
