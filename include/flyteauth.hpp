@@ -190,8 +190,11 @@ class Metadata {
             flyteauth_metadata_free(std::exchange(m_, std::exchange(o.m_, nullptr)));
         return *this;
     }
+    /// Not copyable: one owner per handle (share an Authenticator with std::shared_ptr).
     Metadata(const Metadata &) = delete;
+    /// Not copyable.
     Metadata &operator=(const Metadata &) = delete;
+    /// Releases the metadata (flyteauth_metadata_free).
     ~Metadata() { flyteauth_metadata_free(m_); }
 
     /// The number of headers (0 for a moved-from Metadata).
@@ -249,8 +252,11 @@ class Cancel {
             flyteauth_cancel_free(std::exchange(c_, std::exchange(o.c_, nullptr)));
         return *this;
     }
+    /// Not copyable: one owner per handle (share an Authenticator with std::shared_ptr).
     Cancel(const Cancel &) = delete;
+    /// Not copyable.
     Cancel &operator=(const Cancel &) = delete;
+    /// Releases the signal; no call given it may still be running.
     ~Cancel() { flyteauth_cancel_free(c_); }
 
     /// Cancel every call waiting with this signal, and every later one that would wait.
@@ -275,6 +281,7 @@ using LogCallback =
     std::function<void(LogLevel level, std::string_view target, std::string_view message)>;
 
 namespace detail {
+/// Calls the PromptCallback in `user_data`; never lets an exception out.
 inline void prompt_trampoline(void *user_data, flyteauth_prompt_kind kind, const char *url,
                               const char *user_code) {
     try {
@@ -285,6 +292,7 @@ inline void prompt_trampoline(void *user_data, flyteauth_prompt_kind kind, const
     }
 }
 
+/// Calls the LogCallback in `user_data`; never lets an exception out.
 inline void log_trampoline(void *user_data, flyteauth_log_level level, const char *target,
                            const char *message) {
     try {
@@ -295,7 +303,9 @@ inline void log_trampoline(void *user_data, flyteauth_log_level level, const cha
     }
 }
 
+/// Destroys the library's copy of a PromptCallback.
 inline void release_prompt(void *user_data) { delete static_cast<PromptCallback *>(user_data); }
+/// Destroys the library's copy of a LogCallback.
 inline void release_log(void *user_data) { delete static_cast<LogCallback *>(user_data); }
 } // namespace detail
 
@@ -356,7 +366,9 @@ class Authenticator {
             flyteauth_authenticator_free(std::exchange(a_, std::exchange(o.a_, nullptr)));
         return *this;
     }
+    /// Not copyable: one owner per handle (share an Authenticator with std::shared_ptr).
     Authenticator(const Authenticator &) = delete;
+    /// Not copyable.
     Authenticator &operator=(const Authenticator &) = delete;
     /// Releases the authenticator; no other call on it may be running.
     ~Authenticator() { flyteauth_authenticator_free(a_); }
