@@ -2,11 +2,12 @@
 #
 #   make build    release library (target/release/libflyteauth.{so,a}), header check, pkg-config file
 #   make test     every test: lint, header freshness, Rust unit/integration/fault tests, the token-expiry
-#                 tests ten times under CPU load, C tests under valgrind
+#                 tests ten times under CPU load, C tests under valgrind, C++ tests (make test-cpp)
 #   make test-under-load  only the token-expiry tests, ten times while busy loops occupy every core
 #   make demo     build, start the local identity provider, print the header metadata from C, Go and Java
 #   make bench    benchmarks; figures go to docs/PERFORMANCE.md by hand from the printed output
-#   make install  PREFIX=/usr/local (DESTDIR supported): library, header, pkg-config file
+#   make install  PREFIX=/usr/local (DESTDIR supported): library, C and C++ headers, pkg-config file,
+#                 CMake package (lib/cmake/flyteauth)
 #   make dist TARGET=<triple>, make dist-all, ...: release archives and their tests (mk/dist.mk)
 
 CARGO       ?= cargo
@@ -26,7 +27,7 @@ CFLAGS_DEMO := -std=c11 -O2 -Wall -Wextra -Werror -pedantic -I$(ROOT)/include
 SHELL       := /bin/bash
 SOMAJOR     := $(firstword $(subst ., ,$(VERSION)))
 
-.PHONY: pkgconfig build lib cli header check-header cbindgen fixture lint test test-suites test-rust test-cli-consumers test-under-load test-keyring test-c test-go test-java test-pkgconfig test-readme \
+.PHONY: pkgconfig build lib cli header check-header cbindgen fixture lint test test-suites test-rust test-cli-consumers test-under-load test-keyring test-c test-cpp test-go test-java test-pkgconfig test-readme \
         demo bench install clean fuzz-smoke
 
 build: lib check-header $(RELEASE)/pkgconfig/flyteauth.pc
@@ -96,7 +97,7 @@ test:
 
 # test-platforms (mk/dist.mk): aarch64 under qemu, Windows under Wine, the macOS check; its
 # tools are checked first, so that a machine without them fails at once, not after 30 minutes.
-test-suites: cross-tools-check lint check-header go-prebuilt-check fixture test-rust test-cli-consumers test-under-load test-keyring test-c test-pkgconfig test-readme test-go test-java fuzz-smoke test-platforms
+test-suites: cross-tools-check lint check-header go-prebuilt-check fixture test-rust test-cli-consumers test-under-load test-keyring test-c test-cpp test-pkgconfig test-readme test-go test-java fuzz-smoke test-platforms
 
 test-rust: fixture
 	$(CARGO) test --all-targets
@@ -197,20 +198,29 @@ fuzz-smoke:
 	    echo "fuzz-smoke: $$t: $$(grep -E '^Done' target/fuzz-$$t.log)"; \
 	done
 
+# The CMake package (scripts/cmake-package, the generator of the release archives) is relocatable:
+# it finds the library in <prefix>/lib and the headers in <prefix>/include, three directories
+# above itself, so it is written only for that (the default) layout.
+HOST_TARGET = $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 install: lib cli
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR)
 	install -m 0755 $(RELEASE)/flyteauth $(DESTDIR)$(BINDIR)/flyteauth
-	install -m 0644 include/flyteauth.h $(DESTDIR)$(INCLUDEDIR)/flyteauth.h
+	install -m 0644 include/flyteauth.h include/flyteauth.hpp include/flyteauth_grpc.hpp $(DESTDIR)$(INCLUDEDIR)/
 	install -m 0755 $(RELEASE)/libflyteauth.so $(DESTDIR)$(LIBDIR)/libflyteauth.so.$(VERSION)
 	ln -sf libflyteauth.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libflyteauth.so.$(SOMAJOR)
 	ln -sf libflyteauth.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libflyteauth.so
 	install -m 0644 $(RELEASE)/libflyteauth.a $(DESTDIR)$(LIBDIR)/libflyteauth.a
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 	    -e 's|@VERSION@|$(VERSION)|' flyteauth.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/flyteauth.pc
+	@if [ "$(LIBDIR)" = "$(PREFIX)/lib" ] && [ "$(INCLUDEDIR)" = "$(PREFIX)/include" ]; then \
+	    scripts/cmake-package $(DESTDIR)$(LIBDIR)/cmake/flyteauth $(VERSION) $(or $(HOST_TARGET),unknown) linux yes \
+	        libflyteauth.so.$(VERSION) "$(filter-out -lgcc_s -lc,$(STATIC_LIBS))" && \
+	    echo "installed the CMake package: $(DESTDIR)$(LIBDIR)/cmake/flyteauth"; \
+	else echo "install: no CMake package (it needs LIBDIR=\$$PREFIX/lib and INCLUDEDIR=\$$PREFIX/include)" >&2; fi
 
 clean:
 	$(CARGO) clean
-	rm -rf tests/c/build
+	rm -rf tests/c/build tests/cpp/build
 
 # Other platforms: Windows under Wine (test-windows), the macOS compile check (check-macos).
 include mk/windows.mk mk/macos.mk
@@ -218,3 +228,5 @@ include mk/windows.mk mk/macos.mk
 include mk/java.mk
 # Release archives, cross-target tests, the Go module's prebuilt libraries (issue 12).
 include mk/dist.mk
+# The C++ wrappers and the CMake package (test-cpp).
+include mk/cpp.mk
