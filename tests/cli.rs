@@ -26,6 +26,16 @@ fn config_file(
     path
 }
 
+/// A client-credentials config for the fixture's client, its secret in `TEST_CLI_SECRET`
+/// (which each test sets on the CLI), plus `extra` lines.
+fn client_credentials_file(dir: &tempfile::TempDir, idp: &Idp, extra: &str) -> std::path::PathBuf {
+    let keys = format!(
+        "  clientId: {}\n  clientSecretEnvVar: TEST_CLI_SECRET\n{extra}",
+        common::CLIENT_ID
+    );
+    config_file(dir, idp, "ClientSecret", &keys)
+}
+
 fn cli() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_flyteauth"));
     // No session bus: every keyring call fails, which must only cost a warning.
@@ -92,15 +102,7 @@ async fn device_login_without_any_keyring_works_with_one_warning() {
 fn status_and_token_for_client_credentials_need_no_login() {
     let idp = Idp::start(&[]);
     let dir = tempfile::tempdir().unwrap();
-    let config = config_file(
-        &dir,
-        &idp,
-        "ClientSecret",
-        &format!(
-            "  clientId: {}\n  clientSecretEnvVar: TEST_CLI_SECRET\n",
-            common::CLIENT_ID
-        ),
-    );
+    let config = client_credentials_file(&dir, &idp, "");
     let status = cli()
         .arg("-c")
         .arg(&config)
@@ -170,14 +172,10 @@ fn a_bad_config_names_the_key() {
 fn token_prints_every_header_and_each_output_format_parses() {
     let idp = Idp::start(&[]);
     let dir = tempfile::tempdir().unwrap();
-    let config = config_file(
+    let config = client_credentials_file(
         &dir,
         &idp,
-        "ClientSecret",
-        &format!(
-            "  clientId: {}\n  clientSecretEnvVar: TEST_CLI_SECRET\n  proxyCommand: [sh, -c, \"echo iap-proxy-token\"]\n",
-            common::CLIENT_ID
-        ),
+        "  proxyCommand: [sh, -c, \"echo iap-proxy-token\"]\n",
     );
     let run = |args: &[&str], env: &[(&str, &str)]| -> String {
         let out = cli()
@@ -347,15 +345,7 @@ fn doctor_names_the_variable_that_overrode_a_file_value() {
 fn whoami_shows_the_claims_never_the_token() {
     let idp = Idp::start(&[]);
     let dir = tempfile::tempdir().unwrap();
-    let config = config_file(
-        &dir,
-        &idp,
-        "ClientSecret",
-        &format!(
-            "  clientId: {}\n  clientSecretEnvVar: TEST_CLI_SECRET\n",
-            common::CLIENT_ID
-        ),
-    );
+    let config = client_credentials_file(&dir, &idp, "");
     let out = cli()
         .arg("-c")
         .arg(&config)
