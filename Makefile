@@ -97,7 +97,7 @@ test:
 
 # test-platforms (mk/dist.mk): aarch64 under qemu, Windows under Wine, the macOS check; its
 # tools are checked first, so that a machine without them fails at once, not after 30 minutes.
-test-suites: cross-tools-check lint check-header go-prebuilt-check fixture test-rust test-cli-consumers test-under-load test-keyring test-c test-cpp test-pkgconfig test-readme test-go test-java fuzz-smoke test-platforms
+test-suites: cross-tools-check lint check-header go-prebuilt-check fixture test-rust test-cli-consumers test-under-load test-keyring test-c test-cpp test-pkgconfig test-go test-java test-readme fuzz-smoke test-platforms
 
 test-rust: fixture
 	$(CARGO) test --all-targets
@@ -166,7 +166,8 @@ test-pkgconfig: lib
 	echo "pkg-config: installed library links (shared and static), version $(VERSION); bin/flyteauth installed"; \
 	status=$$?; rm -rf $$tmp; exit $$status
 
-# The README's quickstarts, built and run as a user copies them (scripts/readme-quickstarts).
+# The README's quickstarts, built and run as a user copies them (scripts/readme-quickstarts);
+# after test-java in make test, which builds the jar the Java quickstart runs against.
 test-readme: lib cli pkgconfig fixture
 	bash scripts/readme-quickstarts
 

@@ -4,8 +4,8 @@
 #
 #   bindings/java/demo.sh [config.yaml]
 #
-# Uses the jar (bindings/java/target/flyteauth-<version>.jar); when there is none it builds it
-# first (./build-native.sh, then mvn package). Without FLYTEAUTH_IDP_ENDPOINT in the environment it
+# Uses the jar (bindings/java/target/flyteauth-<version>.jar); when there is none jar.sh builds
+# it first. Without FLYTEAUTH_IDP_ENDPOINT in the environment it
 # starts the local identity provider through scripts/with-idp. JAVA25_HOME / JAVA17_HOME override
 # the two JDKs.
 set -euo pipefail
@@ -17,15 +17,7 @@ java17="${JAVA17_HOME:-/usr/lib/jvm/java-17-openjdk-amd64}"
 if [ $# -eq 0 ] && [ -z "${FLYTEAUTH_IDP_ENDPOINT:-}" ]; then
   exec "$root/scripts/with-idp" "$0"
 fi
-find_jar() { ls "$here"/target/flyteauth-*.jar 2>/dev/null | grep -v -- '-sources\|-javadoc' | head -n 1 || true; }
-jar="$(find_jar)"
-if [ -z "$jar" ]; then
-  echo "demo.sh: building the jar" >&2
-  JAVA_HOME="$java25" "$here/build-native.sh" >&2
-  (cd "$here" && JAVA_HOME="$java25" MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow" \
-    mvn -B -q package -DskipTests >&2)
-  jar="$(find_jar)"
-fi
+jar="$("$here/jar.sh")"
 
 "$java25/bin/java" --enable-native-access=ALL-UNNAMED -cp "$jar" "$here/examples/Demo.java" "$@"
 "$java17/bin/java" -cp "$jar" "$here/examples/Demo.java" "$@"
