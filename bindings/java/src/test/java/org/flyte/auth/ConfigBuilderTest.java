@@ -139,6 +139,7 @@ class ConfigBuilderTest {
             FlyteAuthConfig.builder()
                 .authType(FlyteAuthConfig.AuthType.EXTERNAL_COMMAND)
                 .command(tricky)
+                .authorizationHeader("authorization")
                 .build())
         .close();
     // An unpaired surrogate has no UTF-8 form: escaped, so the library refuses it.
@@ -152,6 +153,7 @@ class ConfigBuilderTest {
                     FlyteAuthConfig.builder()
                         .authType(FlyteAuthConfig.AuthType.EXTERNAL_COMMAND)
                         .command("echo", "a\uD800b")
+                        .authorizationHeader("authorization")
                         .build()));
     assertInstanceOf(ConfigException.class, t, t.toString());
   }

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
@@ -83,11 +85,28 @@ class DeadlineTest {
             auth.refresh(TIMEOUT);
             return null;
           });
+    }
+    // invalidate refreshes only a current token: one from a command whose later runs hang.
+    Path marker = Files.createTempFile("flyteauth-deadline", ".marker");
+    Files.delete(marker);
+    String script =
+        "if [ -e '" + marker + "' ]; then sleep 5; else : > '" + marker + "'; echo tok; fi";
+    try (Authenticator auth =
+        Authenticator.create(
+            FlyteAuthConfig.builder()
+                .authType(FlyteAuthConfig.AuthType.EXTERNAL_COMMAND)
+                .command("sh", "-c", script)
+                .authorizationHeader("authorization")
+                .build())) {
+      String value = auth.metadata().get("authorization");
+      assertEquals("Bearer tok", value);
       assertTimesOutInTime(
           () -> {
-            auth.invalidate("Bearer rejected", TIMEOUT);
+            auth.invalidate(value, TIMEOUT);
             return null;
           });
+    } finally {
+      Files.deleteIfExists(marker);
     }
   }
 
