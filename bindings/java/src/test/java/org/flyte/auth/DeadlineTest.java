@@ -5,6 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -14,6 +18,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import org.flyte.auth.http.FlyteHttpClient;
 import org.flyte.auth.testing.HangingServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -107,6 +112,22 @@ class DeadlineTest {
           });
     } finally {
       Files.deleteIfExists(marker);
+    }
+  }
+
+  @Test
+  void theHttpClientHelperBoundsTheWaitByTheRequestTimeout() throws Exception {
+    try (HangingServer idp = new HangingServer();
+        Authenticator auth = Authenticator.fromJson(idp.clientSecretConfig())) {
+      FlyteHttpClient http = new FlyteHttpClient(HttpClient.newHttpClient(), auth);
+      HttpRequest request =
+          HttpRequest.newBuilder(URI.create("http://" + idp.endpoint() + "/api/v1/projects"))
+              .timeout(TIMEOUT)
+              .build();
+      assertTimesOutInTime(() -> http.send(request, HttpResponse.BodyHandlers.discarding()));
+      Throwable async =
+          failureOf(() -> http.sendAsync(request, HttpResponse.BodyHandlers.discarding()).get());
+      assertInstanceOf(TimeoutException.class, async.getCause());
     }
   }
 
