@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
@@ -69,7 +72,7 @@ class ConfigBuilderTest {
   }
 
   @Test
-  void everyKeyIsWrittenAndAcceptedByTheLibrary() {
+  void everyKeyIsWrittenAndAcceptedByTheLibrary() throws Exception {
     FlyteAuthConfig config =
         FlyteAuthConfig.builder()
             .endpoint("dns:///flyte.example.com")
@@ -117,6 +120,37 @@ class ConfigBuilderTest {
     assertEquals(22, json.size(), json.keySet().toString());
     // The library knows every key (an unknown one would be a ConfigException naming it).
     Authenticator.create(config).close();
+
+    // The keys left: the other secret source, a CA file and a token command.
+    Path secret = Files.createTempFile("flyteauth-secret", ".txt");
+    try {
+      Files.write(secret, "s3cret\n".getBytes(StandardCharsets.UTF_8));
+      FlyteAuthConfig rest =
+          FlyteAuthConfig.builder()
+              .authType(FlyteAuthConfig.AuthType.EXTERNAL_COMMAND)
+              .command("echo", "tok")
+              .authorizationHeader("authorization")
+              .clientSecretLocation(secret.toString())
+              .caCertFilePath("/etc/ssl/certs/ca-certificates.crt")
+              .build();
+      Map<String, Object> restJson = Json.object(rest.toJson());
+      assertEquals(Arrays.asList("echo", "tok"), restJson.get("command"));
+      assertEquals(secret.toString(), restJson.get("clientSecretLocation"));
+      assertEquals("/etc/ssl/certs/ca-certificates.crt", restJson.get("caCertFilePath"));
+      // (clientSecretLocation needs a client-credentials setup; here only its JSON is checked.)
+      FlyteAuthConfig runnable =
+          FlyteAuthConfig.builder()
+              .authType(FlyteAuthConfig.AuthType.EXTERNAL_COMMAND)
+              .command("echo", "tok")
+              .authorizationHeader("authorization")
+              .caCertFilePath("/etc/ssl/certs/ca-certificates.crt")
+              .build();
+      try (Authenticator auth = Authenticator.create(runnable)) {
+        assertEquals("Bearer tok", auth.metadata().get("authorization"));
+      }
+    } finally {
+      Files.deleteIfExists(secret);
+    }
   }
 
   @Test
