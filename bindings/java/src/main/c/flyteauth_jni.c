@@ -266,12 +266,14 @@ JNIEXPORT jboolean JNICALL Java_org_flyte_auth_JniNativeApi_nIsCurrent(JNIEnv *e
     return flyteauth_authenticator_metadata_is_current(H(a), H(m)) == 1 ? JNI_TRUE : JNI_FALSE;
 }
 
+/* timeout_ms: 0 for no bound (Java passes a positive count of milliseconds, or 0). */
 JNIEXPORT jlong JNICALL Java_org_flyte_auth_JniNativeApi_nFetch(JNIEnv *env, jclass cls, jlong a,
-                                                                jlong cancel) {
+                                                                jlong timeout_ms, jlong cancel) {
     (void)cls;
     flyteauth_metadata *m = NULL;
     flyteauth_error *err = NULL;
-    flyteauth_status st = flyteauth_authenticator_fetch_metadata_ex(H(a), 0, H(cancel), &m, &err);
+    flyteauth_status st = flyteauth_authenticator_fetch_metadata_ex(H(a), (uint64_t)timeout_ms,
+                                                                    H(cancel), &m, &err);
     if (st != FLYTEAUTH_OK) {
         throw_error(env, st, err);
         return 0;
@@ -303,6 +305,18 @@ JNIEXPORT jobjectArray JNICALL Java_org_flyte_auth_JniNativeApi_nRead(JNIEnv *en
     return out;
 }
 
+JNIEXPORT jlong JNICALL Java_org_flyte_auth_JniNativeApi_nExpiresAtMs(JNIEnv *env, jclass cls,
+                                                                      jlong m) {
+    (void)env; (void)cls;
+    return (jlong)flyteauth_metadata_expires_at_ms(H(m));
+}
+
+JNIEXPORT jboolean JNICALL Java_org_flyte_auth_JniNativeApi_nInsecure(JNIEnv *env, jclass cls,
+                                                                      jlong a) {
+    (void)env; (void)cls;
+    return flyteauth_authenticator_insecure(H(a)) == 1 ? JNI_TRUE : JNI_FALSE;
+}
+
 JNIEXPORT void JNICALL Java_org_flyte_auth_JniNativeApi_nMetadataFree(JNIEnv *env, jclass cls,
                                                                       jlong m) {
     (void)env; (void)cls;
@@ -310,24 +324,26 @@ JNIEXPORT void JNICALL Java_org_flyte_auth_JniNativeApi_nMetadataFree(JNIEnv *en
 }
 
 JNIEXPORT void JNICALL Java_org_flyte_auth_JniNativeApi_nRefresh(JNIEnv *env, jclass cls, jlong a,
-                                                                 jlong cancel) {
+                                                                 jlong timeout_ms, jlong cancel) {
     (void)cls;
     flyteauth_error *err = NULL;
-    flyteauth_status st = flyteauth_authenticator_refresh_ex(H(a), 0, H(cancel), &err);
+    flyteauth_status st =
+        flyteauth_authenticator_refresh_ex(H(a), (uint64_t)timeout_ms, H(cancel), &err);
     if (st != FLYTEAUTH_OK)
         throw_error(env, st, err);
 }
 
 JNIEXPORT void JNICALL Java_org_flyte_auth_JniNativeApi_nInvalidate(JNIEnv *env, jclass cls,
                                                                     jlong a, jbyteArray rejected,
-                                                                    jlong cancel) {
+                                                                    jlong timeout_ms, jlong cancel) {
     (void)cls;
     int failed;
     char *s = copy_bytes(env, rejected, &failed);
     if (failed)
         return;
     flyteauth_error *err = NULL;
-    flyteauth_status st = flyteauth_authenticator_invalidate_ex(H(a), s, 0, H(cancel), &err);
+    flyteauth_status st = flyteauth_authenticator_invalidate_ex(H(a), s, (uint64_t)timeout_ms,
+                                                                 H(cancel), &err);
     free(s);
     if (st != FLYTEAUTH_OK)
         throw_error(env, st, err);

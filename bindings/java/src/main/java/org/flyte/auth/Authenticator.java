@@ -3,7 +3,7 @@ package org.flyte.auth;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystems;
 import java.nio.file.Path;
-import java.util.Map;
+import java.time.Duration;
 import java.util.function.Consumer;
 
 /**
@@ -25,6 +25,15 @@ import java.util.function.Consumer;
  * instance for as long as the token is current. When the token must be obtained or refreshed, it
  * blocks the calling thread; however many threads find the token expired at once, one request
  * goes to the identity provider. Tokens are renewed in the background shortly before they expire.
+ *
+ * <p><b>Timeouts and cancellation.</b> The blocking calls have forms with a timeout and a {@link
+ * CancellationToken}: {@link #metadata(Duration, CancellationToken)}, {@link #refresh(Duration,
+ * CancellationToken)}, {@link #invalidate(String, Duration, CancellationToken)}. A call that runs
+ * out of time throws {@link TimeoutException}, a cancelled one {@link CancelledException}; either
+ * way a refresh it started or joined goes on for the other callers. On a virtual thread (Java
+ * 21+) a blocking call runs on a platform thread while the virtual thread waits parked, so it
+ * never pins its carrier; interrupting that virtual thread cancels the call. A platform thread
+ * waiting in the native library does not notice interrupts: use a token.
  *
  * <p><b>Lifetime.</b> Close an authenticator when done ({@link AutoCloseable}; closing twice is
  * fine). Calls that are waiting in the native library when it is closed end with {@link
@@ -75,6 +84,33 @@ public final class Authenticator implements AutoCloseable {
   }
 
   /**
+   * Creates an authenticator from a typed configuration; the same as {@link #fromJson(String)}
+   * with {@link FlyteAuthConfig#toJson() config.toJson()}.
+   *
+   * <pre>{@code
+   * Authenticator auth = Authenticator.create(FlyteAuthConfig.builder()
+   *     .endpoint("dns:///flyte.example.com")
+   *     .authType(FlyteAuthConfig.AuthType.CLIENT_SECRET)
+   *     .clientId("my-app")
+   *     .clientSecretLocation("/etc/secrets/client_secret")
+   *     .build());
+   * }</pre>
+   *
+   * @param config the configuration
+   * @return a new authenticator; close it when done
+   * @throws ConfigException when the library rejects the configuration (the message names the
+   *     key)
+   * @throws NullPointerException if {@code config} is null
+   * @throws UnsatisfiedLinkError if the native library cannot be loaded
+   */
+  public static Authenticator create(FlyteAuthConfig config) {
+    if (config == null) {
+      throw new NullPointerException("config");
+    }
+    return fromJson(config.toJson());
+  }
+
+  /**
    * Creates an authenticator from Flyte's {@code config.yaml} (its {@code admin:} section) and
    * the {@code FLYTE_*} environment overrides, which win over the file as in flytekit.
    *
@@ -108,16 +144,75 @@ public final class Authenticator implements AutoCloseable {
    * is obtained or refreshed (concurrent callers share one request). The values are credentials:
    * do not log them.
    *
-   * @return the headers, an unmodifiable map with lowercase keys, in the library's order
+   * @return the headers, an unmodifiable map with lowercase keys, in the library's order, with
+   *     the token's {@link AuthMetadata#expiresAt() expiry}
    * @throws FlyteAuthException if no token can be obtained (e.g. {@link AuthenticationException},
    *     {@link NetworkException})
    * @throws IllegalStateException if the authenticator is closed
    */
-  public Map<String, String> metadata() {
+  public AuthMetadata metadata() {
     NativeHandle h = handle;
     int cell = h.acquire();
     try {
-      return h.metadata();
+      return h.metadata(0, null);
+    } finally {
+      h.release(cell);
+    }
+  }
+
+  /**
+   * {@link #metadata()}, giving up after {@code timeout}: at once with a valid token, else a
+   * {@link TimeoutException} once {@code timeout} has passed. For a gRPC call, pass what is left
+   * of its deadline ({@code FlyteCallCredentials} does).
+   *
+   * @param timeout how long to wait at most (rounded up to whole milliseconds; zero or negative:
+   *     fail unless the headers are available at once); null: no bound beyond the configured
+   *     per-request timeouts and retries
+   * @return the headers as for {@link #metadata()}
+   * @throws TimeoutException if {@code timeout} passed first
+   * @throws FlyteAuthException if no token can be obtained
+   * @throws IllegalStateException if the authenticator is closed
+   */
+  public AuthMetadata metadata(Duration timeout) {
+    return metadata(timeout, null);
+  }
+
+  /**
+   * {@link #metadata(Duration)} that {@code cancel} can end early.
+   *
+   * @param timeout as for {@link #metadata(Duration)}; null: no bound
+   * @param cancel cancels the call (see {@link CancellationToken}); null: none
+   * @return the headers as for {@link #metadata()}
+   * @throws TimeoutException if {@code timeout} passed first
+   * @throws CancelledException if {@code cancel} was cancelled (or, on a virtual thread, the
+   *     thread interrupted) before the headers were obtained
+   * @throws FlyteAuthException if no token can be obtained
+   * @throws IllegalStateException if the authenticator is closed
+   */
+  public AuthMetadata metadata(Duration timeout, CancellationToken cancel) {
+    long ms = timeoutMillis(timeout);
+    NativeHandle h = handle;
+    int cell = h.acquire();
+    try {
+      return h.metadata(ms, cancel);
+    } finally {
+      h.release(cell);
+    }
+  }
+
+  /**
+   * Whether this authenticator talks plain HTTP to its endpoint: the {@code insecure} setting after
+   * the config file and the environment were applied ({@code flyteauth_authenticator_insecure}).
+   * Use it to choose a plaintext or a TLS channel.
+   *
+   * @return true for plain HTTP
+   * @throws IllegalStateException if the authenticator is closed
+   */
+  public boolean insecure() {
+    NativeHandle h = handle;
+    int cell = h.acquire();
+    try {
+      return h.insecure();
     } finally {
       h.release(cell);
     }
@@ -131,7 +226,7 @@ public final class Authenticator implements AutoCloseable {
    * @return the headers as for {@link #metadata()}, or null
    * @throws IllegalStateException if the authenticator is closed
    */
-  public Map<String, String> tryMetadata() {
+  public AuthMetadata tryMetadata() {
     NativeHandle h = handle;
     int cell = h.acquire();
     try {
@@ -150,10 +245,37 @@ public final class Authenticator implements AutoCloseable {
    * @throws IllegalStateException if the authenticator is closed
    */
   public void refresh() {
+    refresh(null, null);
+  }
+
+  /**
+   * {@link #refresh()}, giving up with {@link TimeoutException} after {@code timeout}.
+   *
+   * @param timeout how long to wait at most (as for {@link #metadata(Duration)}); null: no bound
+   * @throws TimeoutException if {@code timeout} passed first
+   * @throws FlyteAuthException if the refresh fails
+   * @throws IllegalStateException if the authenticator is closed
+   */
+  public void refresh(Duration timeout) {
+    refresh(timeout, null);
+  }
+
+  /**
+   * {@link #refresh()} with a bound and a cancellation token.
+   *
+   * @param timeout how long to wait at most (as for {@link #metadata(Duration)}); null: no bound
+   * @param cancel cancels the call; null: none
+   * @throws TimeoutException if {@code timeout} passed first
+   * @throws CancelledException if the call was cancelled
+   * @throws FlyteAuthException if the refresh fails
+   * @throws IllegalStateException if the authenticator is closed
+   */
+  public void refresh(Duration timeout, CancellationToken cancel) {
+    long ms = timeoutMillis(timeout);
     NativeHandle h = handle;
     int cell = h.acquire();
     try {
-      h.refresh();
+      h.refresh(ms, cancel);
     } finally {
       h.release(cell);
     }
@@ -172,14 +294,46 @@ public final class Authenticator implements AutoCloseable {
    * @throws IllegalStateException if the authenticator is closed
    */
   public void invalidate(String rejectedValue) {
+    invalidate(rejectedValue, null, null);
+  }
+
+  /**
+   * {@link #invalidate(String)}, giving up with {@link TimeoutException} after {@code timeout}.
+   *
+   * @param rejectedValue the header value the server rejected
+   * @param timeout how long to wait at most (as for {@link #metadata(Duration)}); null: no bound
+   * @throws TimeoutException if {@code timeout} passed first
+   * @throws FlyteAuthException if the refresh fails
+   * @throws NullPointerException if {@code rejectedValue} is null
+   * @throws IllegalStateException if the authenticator is closed
+   */
+  public void invalidate(String rejectedValue, Duration timeout) {
+    invalidate(rejectedValue, timeout, null);
+  }
+
+  /**
+   * {@link #invalidate(String)} with a bound and a cancellation token.
+   *
+   * @param rejectedValue the header value the server rejected
+   * @param timeout how long to wait at most (as for {@link #metadata(Duration)}); null: no bound
+   * @param cancel cancels the call; null: none
+   * @throws TimeoutException if {@code timeout} passed first
+   * @throws CancelledException if the call was cancelled
+   * @throws FlyteAuthException if the refresh fails
+   * @throws InvalidArgumentException if {@code rejectedValue} contains a NUL character
+   * @throws NullPointerException if {@code rejectedValue} is null
+   * @throws IllegalStateException if the authenticator is closed
+   */
+  public void invalidate(String rejectedValue, Duration timeout, CancellationToken cancel) {
     if (rejectedValue == null) {
       throw new NullPointerException("rejectedValue");
     }
     byte[] value = cString(rejectedValue, "rejectedValue");
+    long ms = timeoutMillis(timeout);
     NativeHandle h = handle;
     int cell = h.acquire();
     try {
-      h.invalidate(value);
+      h.invalidate(value, ms, cancel);
     } finally {
       h.release(cell);
     }
@@ -283,6 +437,24 @@ public final class Authenticator implements AutoCloseable {
   @Override
   public String toString() {
     return "Authenticator[" + handle.api().name() + (isClosed() ? ", closed]" : "]");
+  }
+
+  /**
+   * The {@code timeout_ms} of the C ABI: 0 (no bound) for null; otherwise whole milliseconds,
+   * rounded up, at least 1 (a zero or negative timeout has already passed), saturating.
+   */
+  static long timeoutMillis(Duration timeout) {
+    if (timeout == null) {
+      return 0;
+    }
+    if (timeout.isNegative() || timeout.isZero()) {
+      return 1;
+    }
+    long seconds = timeout.getSeconds();
+    if (seconds >= Long.MAX_VALUE / 1000 - 1) {
+      return Long.MAX_VALUE;
+    }
+    return seconds * 1000 + (timeout.getNano() + 999_999) / 1_000_000;
   }
 
   /** NUL-terminated UTF-8; a NUL inside would silently truncate the string in C. */

@@ -56,7 +56,8 @@ final class Backends {
         }
         return ffm();
       case "":
-        if (feature >= 22) {
+        // In a GraalVM native image, JNI (META-INF/native-image has its metadata), not FFM.
+        if (feature >= 22 && System.getProperty("org.graalvm.nativeimage.imagecode") == null) {
           try {
             return ffm();
           } catch (LinkageError e) {

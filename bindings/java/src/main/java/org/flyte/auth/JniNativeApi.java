@@ -63,8 +63,18 @@ final class JniNativeApi implements NativeApi {
   }
 
   @Override
-  public long fetch(long a, long cancel) {
-    return nFetch(a, cancel);
+  public long fetch(long a, long timeoutMs, long cancel) {
+    return nFetch(a, timeoutMs, cancel);
+  }
+
+  @Override
+  public long expiresAtMs(long m) {
+    return nExpiresAtMs(m);
+  }
+
+  @Override
+  public boolean insecure(long a) {
+    return nInsecure(a);
   }
 
   @Override
@@ -78,8 +88,8 @@ final class JniNativeApi implements NativeApi {
   }
 
   @Override
-  public void refresh(long a, long cancel) {
-    nRefresh(a, cancel);
+  public void refresh(long a, long timeoutMs, long cancel) {
+    nRefresh(a, timeoutMs, cancel);
   }
 
   @Override
@@ -88,8 +98,8 @@ final class JniNativeApi implements NativeApi {
   }
 
   @Override
-  public void invalidate(long a, byte[] rejectedValue, long cancel) {
-    nInvalidate(a, rejectedValue, cancel);
+  public void invalidate(long a, byte[] rejectedValue, long timeoutMs, long cancel) {
+    nInvalidate(a, rejectedValue, timeoutMs, cancel);
   }
 
   @Override
@@ -122,17 +132,21 @@ final class JniNativeApi implements NativeApi {
 
   private static native boolean nIsCurrent(long a, long m, Object owner);
 
-  private static native long nFetch(long a, long cancel);
+  private static native long nFetch(long a, long timeoutMs, long cancel);
+
+  private static native long nExpiresAtMs(long m);
+
+  private static native boolean nInsecure(long a);
 
   private static native String[] nRead(long m);
 
   private static native void nMetadataFree(long m);
 
-  private static native void nRefresh(long a, long cancel);
+  private static native void nRefresh(long a, long timeoutMs, long cancel);
 
   private static native void nSetInteractive(long a, boolean interactive);
 
-  private static native void nInvalidate(long a, byte[] rejectedValue, long cancel);
+  private static native void nInvalidate(long a, byte[] rejectedValue, long timeoutMs, long cancel);
 
   /** {@code handler} null: remove the callback. Otherwise a global reference becomes user_data. */
   private static native void nSetPromptCallback(long a, PromptHandler handler);

@@ -44,8 +44,17 @@ interface NativeApi {
    */
   boolean isCurrent(long a, long m, Object owner);
 
-  /** {@code flyteauth_authenticator_fetch_metadata_ex} without a timeout: the snapshot. */
-  long fetch(long a, long cancel);
+  /**
+   * {@code flyteauth_authenticator_fetch_metadata_ex}: the snapshot. {@code timeoutMs} 0: no
+   * bound; {@code cancel} never 0.
+   */
+  long fetch(long a, long timeoutMs, long cancel);
+
+  /** {@code flyteauth_metadata_expires_at_ms}: 0 when unknown. */
+  long expiresAtMs(long m);
+
+  /** {@code flyteauth_authenticator_insecure}. */
+  boolean insecure(long a);
 
   /** The headers of snapshot {@code m}: {key0, value0, key1, value1, ...}. */
   String[] read(long m);
@@ -53,8 +62,8 @@ interface NativeApi {
   /** {@code flyteauth_metadata_free}. */
   void freeMetadata(long m);
 
-  /** {@code flyteauth_authenticator_refresh_ex} without a timeout. */
-  void refresh(long a, long cancel);
+  /** {@code flyteauth_authenticator_refresh_ex} ({@code timeoutMs} 0: no bound). */
+  void refresh(long a, long timeoutMs, long cancel);
 
   /** {@code flyteauth_authenticator_set_interactive}. */
   void setInteractive(long a, boolean interactive);
@@ -73,6 +82,7 @@ interface NativeApi {
    * LogHandler#released()}.
    */
   void setLogCallback(LogHandler handler);
-  /** {@code flyteauth_authenticator_invalidate_ex} without a timeout. */
-  void invalidate(long a, byte[] rejectedValue, long cancel);
+
+  /** {@code flyteauth_authenticator_invalidate_ex} ({@code timeoutMs} 0: no bound). */
+  void invalidate(long a, byte[] rejectedValue, long timeoutMs, long cancel);
 }

@@ -6,17 +6,22 @@ import java.lang.ref.ReferenceQueue;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * The native side of one {@link Authenticator}: the {@code flyteauth_authenticator *}, a
- * {@code flyteauth_cancel *} for its blocking calls, a count of calls in flight and the Java map
- * of the last metadata snapshot.
+ * The native side of one {@link Authenticator}: the {@code flyteauth_authenticator *}, the
+ * {@code flyteauth_cancel *} of each blocking call in progress, a count of calls in flight and the
+ * Java map of the last metadata snapshot.
+ *
+ * <p><b>Blocking calls.</b> Each blocking call ({@code *_ex}) gets a {@code flyteauth_cancel} of
+ * its own, cancelled by whichever comes first: {@link #run() close}, the caller's {@link
+ * CancellationToken}, or (on a virtual thread, see {@link OffCarrier}) an interrupt. The call frees
+ * it once the native call has returned, under the lock its cancel action takes, so no cancel ever
+ * reaches a freed one. The timeout goes to the library as is.
  *
  * <p><b>Closing.</b> Every call {@link #acquire() acquires} the handle and releases it when done.
  * {@link #run()} (close, from {@link Authenticator#close()} or the Cleaner) marks the handle
@@ -70,9 +75,9 @@ final class NativeHandle implements Runnable {
   /** A published snapshot (one native reference, released through its {@link Owner}) and its map. */
   private static final class Snapshot {
     final long metadata;
-    final Map<String, String> map;
+    final AuthMetadata map;
 
-    Snapshot(long metadata, Map<String, String> map) {
+    Snapshot(long metadata, AuthMetadata map) {
       this.metadata = metadata;
       this.map = map;
     }
@@ -88,9 +93,42 @@ final class NativeHandle implements Runnable {
     }
   }
 
+  /** The flyteauth_cancel of one blocking call; {@link #run()} cancels it until it is freed. */
+  private static final class CallCancel implements Runnable {
+    private final NativeApi api;
+    final long cancel;
+    private boolean freed; // guarded by this
+
+    CallCancel(NativeApi api, long cancel) {
+      this.api = api;
+      this.cancel = cancel;
+    }
+
+    @Override
+    public synchronized void run() {
+      if (!freed) {
+        api.cancel(cancel);
+      }
+    }
+
+    void free() {
+      synchronized (this) {
+        freed = true;
+      }
+      api.freeCancel(cancel);
+    }
+  }
+
+  /** One blocking native call, given its flyteauth_cancel. */
+  interface Blocking {
+    long call(long cancel);
+  }
+
   private final NativeApi api;
   private final long authenticator;
-  private final long cancel;
+  /** The blocking calls in progress, cancelled by close. */
+  private final Set<CallCancel> blockingCalls =
+      Collections.newSetFromMap(new ConcurrentHashMap<CallCancel, Boolean>());
   /**
    * Calls in flight, striped: cell i is element (i + 1) * STRIDE. The padding before the first
    * cell and after the last keeps the cells off the cache lines of neighbouring objects that every
@@ -111,12 +149,6 @@ final class NativeHandle implements Runnable {
   NativeHandle(NativeApi api, long authenticator) {
     this.api = api;
     this.authenticator = authenticator;
-    long c = api.newCancel();
-    if (c == 0) {
-      api.freeAuthenticator(authenticator);
-      throw new OutOfMemoryError("flyteauth_cancel_new returned NULL");
-    }
-    this.cancel = c;
   }
 
   NativeApi api() {
@@ -161,21 +193,64 @@ final class NativeHandle implements Runnable {
     return n;
   }
 
-  /** The headers for a call, blocking when the token must be obtained first. Acquired. */
-  Map<String, String> metadata() {
+  /**
+   * The headers for a call, blocking when the token must be obtained first. Acquired. {@code
+   * timeoutMs} 0: no bound; {@code token} may be null.
+   */
+  AuthMetadata metadata(final long timeoutMs, CancellationToken token) {
     Snapshot s = cache.get();
     if (s != null && api.isCurrent(authenticator, s.metadata, s)) {
       return s.map;
     }
     long m = api.tryFetch(authenticator);
     if (m == 0) {
-      m = api.fetch(authenticator, cancel);
+      m = blocking(token, c -> api.fetch(authenticator, timeoutMs, c));
     }
     return publish(m);
   }
 
+  boolean insecure() {
+    return api.insecure(authenticator);
+  }
+
+  /**
+   * Runs a blocking call with a flyteauth_cancel of its own, cancelled by close, {@code token} and
+   * (on a virtual thread, which waits parked) an interrupt. Acquired.
+   */
+  private long blocking(CancellationToken token, final Blocking op) {
+    final long c = api.newCancel();
+    if (c == 0) {
+      throw new OutOfMemoryError("flyteauth_cancel_new returned NULL");
+    }
+    CallCancel cc = new CallCancel(api, c);
+    boolean listening = false;
+    blockingCalls.add(cc);
+    try {
+      // close() sets `closed`, then cancels what it finds here: either it found us, or we see it.
+      if (closed) {
+        cc.run();
+      }
+      if (token != null) {
+        listening = token.add(cc);
+        if (!listening) {
+          cc.run();
+        }
+      }
+      if (OffCarrier.onVirtualThread()) {
+        return OffCarrier.run(() -> op.call(c), cc);
+      }
+      return op.call(c);
+    } finally {
+      if (listening) {
+        token.remove(cc);
+      }
+      blockingCalls.remove(cc);
+      cc.free();
+    }
+  }
+
   /** The headers when the token is fresh, else null; never blocks. Acquired. */
-  Map<String, String> tryMetadata() {
+  AuthMetadata tryMetadata() {
     Snapshot s = cache.get();
     if (s != null && api.isCurrent(authenticator, s.metadata, s)) {
       return s.map;
@@ -184,8 +259,13 @@ final class NativeHandle implements Runnable {
     return m == 0 ? null : publish(m);
   }
 
-  void refresh() {
-    api.refresh(authenticator, cancel);
+  void refresh(final long timeoutMs, CancellationToken token) {
+    blocking(
+        token,
+        c -> {
+          api.refresh(authenticator, timeoutMs, c);
+          return 0;
+        });
   }
 
   void setInteractive(boolean interactive) {
@@ -196,12 +276,17 @@ final class NativeHandle implements Runnable {
     api.setPromptCallback(authenticator, handler);
   }
 
-  void invalidate(byte[] rejectedValue) {
-    api.invalidate(authenticator, rejectedValue, cancel);
+  void invalidate(final byte[] rejectedValue, final long timeoutMs, CancellationToken token) {
+    blocking(
+        token,
+        c -> {
+          api.invalidate(authenticator, rejectedValue, timeoutMs, c);
+          return 0;
+        });
   }
 
   /** The map for snapshot {@code m}, a reference we own and give up here. Acquired. */
-  private Map<String, String> publish(long m) {
+  private AuthMetadata publish(long m) {
     Snapshot cached = cache.get();
     if (cached != null && cached.metadata == m) {
       // The same snapshot (the refresh window, or threads racing to publish it): both are live
@@ -211,7 +296,7 @@ final class NativeHandle implements Runnable {
     }
     Snapshot fresh;
     try {
-      fresh = new Snapshot(m, toMap(api.read(m)));
+      fresh = new Snapshot(m, new AuthMetadata(api.read(m), api.expiresAtMs(m)));
     } catch (RuntimeException | Error e) {
       api.freeMetadata(m);
       throw e;
@@ -247,14 +332,6 @@ final class NativeHandle implements Runnable {
     }
   }
 
-  private static Map<String, String> toMap(String[] pairs) {
-    Map<String, String> map = new LinkedHashMap<>(pairs.length);
-    for (int i = 0; i + 1 < pairs.length; i += 2) {
-      map.put(pairs[i], pairs[i + 1]);
-    }
-    return Collections.unmodifiableMap(map);
-  }
-
   /** Close: idempotent; waits for the calls in flight (cancelling the blocking ones). */
   @Override
   public void run() {
@@ -264,7 +341,9 @@ final class NativeHandle implements Runnable {
       }
       closed = true;
     }
-    api.cancel(cancel);
+    for (CallCancel c : blockingCalls) {
+      c.run();
+    }
     boolean interrupted = false;
     synchronized (this) {
       while (callsInFlight() != 0) {
@@ -285,7 +364,6 @@ final class NativeHandle implements Runnable {
       owned.clear();
     }
     api.freeAuthenticator(authenticator);
-    api.freeCancel(cancel);
     if (interrupted) {
       Thread.currentThread().interrupt();
     }

@@ -79,6 +79,8 @@ final class FfmNativeApi implements NativeApi {
   private static final MethodHandle ERROR_OAUTH_DESCRIPTION;
   private static final MethodHandle ERROR_FREE;
   private static final MethodHandle STATUS_STR;
+  private static final MethodHandle EXPIRES_AT_MS;
+  private static final MethodHandle INSECURE;
 
   static {
     SymbolLookup[] found = new SymbolLookup[1];
@@ -137,6 +139,10 @@ final class FfmNativeApi implements NativeApi {
         fn("flyteauth_error_oauth_error_description", FunctionDescriptor.of(ADDRESS, ADDRESS));
     ERROR_FREE = fn("flyteauth_error_free", FunctionDescriptor.ofVoid(ADDRESS));
     STATUS_STR = fn("flyteauth_status_str", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+    EXPIRES_AT_MS =
+        fn("flyteauth_metadata_expires_at_ms", FunctionDescriptor.of(JAVA_LONG, ADDRESS), Linker.Option.critical(false));
+    INSECURE =
+        fn("flyteauth_authenticator_insecure", FunctionDescriptor.of(JAVA_INT, ADDRESS), Linker.Option.critical(false));
   }
 
   private static MethodHandle fn(String name, FunctionDescriptor descriptor, Linker.Option... options) {
@@ -256,14 +262,34 @@ final class FfmNativeApi implements NativeApi {
   }
 
   @Override
-  public long fetch(long a, long cancel) {
+  public long fetch(long a, long timeoutMs, long cancel) {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment out = arena.allocate(ADDRESS);
       MemorySegment err = arena.allocate(ADDRESS);
       int st =
-          (int) FETCH_EX.invokeExact(MemorySegment.ofAddress(a), 0L, MemorySegment.ofAddress(cancel), out, err);
+          (int)
+              FETCH_EX.invokeExact(
+                  MemorySegment.ofAddress(a), timeoutMs, MemorySegment.ofAddress(cancel), out, err);
       check(st, err);
       return out.get(ADDRESS, 0).address();
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  @Override
+  public long expiresAtMs(long m) {
+    try {
+      return (long) EXPIRES_AT_MS.invokeExact(MemorySegment.ofAddress(m));
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  @Override
+  public boolean insecure(long a) {
+    try {
+      return (int) INSECURE.invokeExact(MemorySegment.ofAddress(a)) == 1;
     } catch (Throwable t) {
       throw rethrow(t);
     }
@@ -295,10 +321,11 @@ final class FfmNativeApi implements NativeApi {
   }
 
   @Override
-  public void refresh(long a, long cancel) {
+  public void refresh(long a, long timeoutMs, long cancel) {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment err = arena.allocate(ADDRESS);
-      int st = (int) REFRESH_EX.invokeExact(MemorySegment.ofAddress(a), 0L, MemorySegment.ofAddress(cancel), err);
+      int st =
+          (int) REFRESH_EX.invokeExact(MemorySegment.ofAddress(a), timeoutMs, MemorySegment.ofAddress(cancel), err);
       check(st, err);
     } catch (Throwable t) {
       throw rethrow(t);
@@ -317,7 +344,7 @@ final class FfmNativeApi implements NativeApi {
   }
 
   @Override
-  public void invalidate(long a, byte[] rejectedValue, long cancel) {
+  public void invalidate(long a, byte[] rejectedValue, long timeoutMs, long cancel) {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment err = arena.allocate(ADDRESS);
       int st =
@@ -325,7 +352,7 @@ final class FfmNativeApi implements NativeApi {
               INVALIDATE_EX.invokeExact(
                   MemorySegment.ofAddress(a),
                   arena.allocateFrom(JAVA_BYTE, rejectedValue),
-                  0L,
+                  timeoutMs,
                   MemorySegment.ofAddress(cancel),
                   err);
       check(st, err);

@@ -113,7 +113,7 @@ class LifecycleTest {
               + "\",\"insecure\":true,\"authType\":\"ClientSecret\",\"clientId\":\"x\","
               + "\"clientSecret\":\"y\",\"perRetryTimeout\":\"120s\",\"maxRetries\":0}";
       Authenticator auth = Authenticator.fromJson(config);
-      Future<Map<String, String>> call = pool.submit(auth::metadata);
+      Future<Map<String, String>> call = pool.submit(() -> auth.metadata());
       try (Socket ignored = accepted.get(30, TimeUnit.SECONDS)) {
         // The call is now waiting for an answer that never comes.
         assertTimeoutPreemptively(Duration.ofSeconds(30), auth::close);

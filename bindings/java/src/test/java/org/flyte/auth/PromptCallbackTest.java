@@ -74,7 +74,7 @@ class PromptCallbackTest {
             thread.complete(Thread.currentThread());
             prompt.complete(p);
           });
-      Future<Map<String, String>> login = POOL.submit(auth::metadata);
+      Future<Map<String, String>> login = POOL.submit(() -> auth.metadata());
 
       Prompt p = prompt.get(30, TimeUnit.SECONDS);
       assertEquals(Prompt.Kind.DEVICE_CODE, p.kind());
@@ -110,7 +110,7 @@ class PromptCallbackTest {
             throw new IllegalStateException("the callback failed on purpose");
           });
       System.setErr(new PrintStream(captured, true, "UTF-8"));
-      Future<Map<String, String>> login = POOL.submit(auth::metadata);
+      Future<Map<String, String>> login = POOL.submit(() -> auth.metadata());
       approveDeviceCode(code.get(30, TimeUnit.SECONDS));
       Map<String, String> md = login.get(60, TimeUnit.SECONDS);
       assertEquals("test-user", Jwt.claims(md.get("flyte-authorization")).get("sub"));

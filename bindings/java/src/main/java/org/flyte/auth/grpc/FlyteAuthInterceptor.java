@@ -6,14 +6,17 @@ import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.ClientCall;
 import io.grpc.ClientInterceptor;
+import io.grpc.Deadline;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.flyte.auth.Authenticator;
@@ -35,7 +38,8 @@ import org.flyte.auth.Authenticator;
  * and nothing reaches the application's listener from the rejected attempt). Streaming calls
  * are not retried, but the rejected value is still invalidated before the application sees
  * {@code UNAUTHENTICATED}, so its own retry gets new credentials. Blocking work (the refresh)
- * runs on the executor given to the constructor, never on a transport thread.
+ * runs on the executor given to the constructor, never on a transport thread, and is bounded by
+ * the call's deadline.
  *
  * <p>The interceptor attaches its credentials to calls that have none (or {@link
  * FlyteCallCredentials}); calls that carry other {@link CallCredentials} are only passed through.
@@ -305,7 +309,18 @@ public final class FlyteAuthInterceptor implements ClientInterceptor {
         executor.execute(
             () -> {
               try {
-                authenticator.invalidate(rejected);
+                // The refresh is bounded by what is left of the call's deadline.
+                Deadline deadline = options.getDeadline();
+                Duration timeout = null;
+                if (deadline != null) {
+                  long left = deadline.timeRemaining(TimeUnit.NANOSECONDS);
+                  if (left <= 0) {
+                    deliver(status, trailers);
+                    return;
+                  }
+                  timeout = Duration.ofNanos(left);
+                }
+                authenticator.invalidate(rejected, timeout);
               } catch (RuntimeException e) {
                 deliver(
                     status.augmentDescription(

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -73,7 +74,8 @@ public final class FlyteHttpClient {
 
   /**
    * Sends {@code request} with the credentials' headers; on 401 invalidates them and sends it
-   * once more.
+   * once more. The wait for credentials is bounded by the request's {@code timeout()}, if it has
+   * one ({@link org.flyte.auth.TimeoutException} when it passes).
    *
    * @param <T> the response body type
    * @param request the request (its own headers are kept, except those the credentials set)
@@ -85,14 +87,15 @@ public final class FlyteHttpClient {
    */
   public <T> HttpResponse<T> send(HttpRequest request, HttpResponse.BodyHandler<T> handler)
       throws IOException, InterruptedException {
-    Map<String, String> headers = authenticator.metadata();
+    Duration limit = request.timeout().orElse(null);
+    Map<String, String> headers = authenticator.metadata(limit);
     HttpResponse<T> response = client.send(authorize(request, headers), handler);
     if (response.statusCode() != 401) {
       return response;
     }
     discard(response);
-    authenticator.invalidate(authValue(headers));
-    return client.send(authorize(request, authenticator.metadata()), handler);
+    authenticator.invalidate(authValue(headers), limit);
+    return client.send(authorize(request, authenticator.metadata(limit)), handler);
   }
 
   /**
@@ -106,7 +109,8 @@ public final class FlyteHttpClient {
    */
   public <T> CompletableFuture<HttpResponse<T>> sendAsync(
       HttpRequest request, HttpResponse.BodyHandler<T> handler) {
-    return credentials()
+    Duration limit = request.timeout().orElse(null);
+    return credentials(limit)
         .thenCompose(
             headers ->
                 client
@@ -119,15 +123,16 @@ public final class FlyteHttpClient {
                           discard(response);
                           return CompletableFuture.supplyAsync(
                                   () -> {
-                                    authenticator.invalidate(authValue(headers));
-                                    return authenticator.metadata();
+                                    authenticator.invalidate(authValue(headers), limit);
+                                    return authenticator.metadata(limit);
                                   },
                                   executor)
                               .thenCompose(fresh -> client.sendAsync(authorize(request, fresh), handler));
                         }));
   }
 
-  private CompletableFuture<Map<String, String>> credentials() {
+  /** The headers: at once on a valid token, else on the executor, waiting at most {@code limit}. */
+  private CompletableFuture<Map<String, String>> credentials(Duration limit) {
     try {
       Map<String, String> now = authenticator.tryMetadata();
       if (now != null) {
@@ -138,7 +143,7 @@ public final class FlyteHttpClient {
       failed.completeExceptionally(e);
       return failed;
     }
-    return CompletableFuture.supplyAsync(authenticator::metadata, executor);
+    return CompletableFuture.supplyAsync(() -> authenticator.metadata(limit), executor);
   }
 
   /**
