@@ -15,14 +15,15 @@
  * so that it knows which header value the server rejected):
  *
  *     auto channel = grpc::CreateChannel("flyte.example.com:443", grpc::SslCredentials({}));
- *     grpc::Status status = flyteauth::grpc::call_with_retry(auth, [&](grpc::ClientContext &ctx) {
- *         ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
- *         return stub->ListProjects(&ctx, request, &response);
- *     });
+ *     auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(10);
+ *     grpc::Status status = flyteauth::grpc::call_with_retry(auth, deadline,
+ *         [&](grpc::ClientContext &ctx) { return stub->ListProjects(&ctx, request, &response); });
  *
- * gRPC gives a metadata plugin neither the call's deadline nor a way to cancel it, so a token
- * fetch is bounded by Options::fetch_timeout instead; gRPC still ends the call itself at its
- * deadline (DEADLINE_EXCEEDED) while the fetch finishes in the background.
+ * gRPC gives a channel's metadata plugin neither the call's deadline nor a way to cancel it,
+ * so there a token fetch is bounded by Options::fetch_timeout; gRPC still ends the call itself
+ * at its deadline (DEADLINE_EXCEEDED) while the fetch finishes in the background.
+ * call_with_retry with a deadline makes one plugin per call, which knows the deadline: the
+ * fetch ends with the call.
  */
 #ifndef FLYTEAUTH_GRPC_HPP
 #define FLYTEAUTH_GRPC_HPP
@@ -33,6 +34,7 @@
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/status.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -90,10 +92,13 @@ class MetadataPlugin : public ::grpc::MetadataCredentialsPlugin {
     };
 
     /// A plugin using `auth`, which it shares. `sent`, when given, receives the auth header
-    /// value of each call.
+    /// value of each call. `deadline`, when given, is the call's (a plugin made for one call,
+    /// as call_with_retry makes them): a fetch then also ends at it.
     explicit MetadataPlugin(std::shared_ptr<Authenticator> auth, Options options = Options(),
-                            std::shared_ptr<SentValue> sent = nullptr)
-        : auth_(std::move(auth)), options_(options), sent_(std::move(sent)) {}
+                            std::shared_ptr<SentValue> sent = nullptr,
+                            std::chrono::system_clock::time_point deadline =
+                                std::chrono::system_clock::time_point::max())
+        : auth_(std::move(auth)), options_(options), sent_(std::move(sent)), deadline_(deadline) {}
 
     /// Always true: fetching may wait on the network.
     bool IsBlocking() const override { return true; }
@@ -102,11 +107,12 @@ class MetadataPlugin : public ::grpc::MetadataCredentialsPlugin {
     const char *GetType() const override { return "flyteauth"; }
 
     /// Adds every header of Authenticator::fetch_metadata (bounded by
-    /// Options::fetch_timeout) to `metadata`, or returns the error as to_grpc_status does.
+    /// Options::fetch_timeout and the call's deadline, when the plugin has it) to `metadata`,
+    /// or returns the error as to_grpc_status does.
     ::grpc::Status GetMetadata(::grpc::string_ref, ::grpc::string_ref, const ::grpc::AuthContext &,
                                std::multimap<std::string, std::string> *metadata) override {
         try {
-            Metadata m = auth_->fetch_metadata(options_.fetch_timeout);
+            Metadata m = auth_->fetch_metadata(timeout());
             for (const Header &h : m)
                 metadata->emplace(std::string(h.key), std::string(h.value));
             if (sent_ && !m.empty()) {
@@ -125,9 +131,21 @@ class MetadataPlugin : public ::grpc::MetadataCredentialsPlugin {
     std::string DebugString() override { return "flyteauth"; }
 
   private:
+    /// Options::fetch_timeout, or what is left until the deadline when that is sooner (at
+    /// least 1 ms: the library then answers only from a token it has).
+    std::chrono::milliseconds timeout() const {
+        if (deadline_ == std::chrono::system_clock::time_point::max())
+            return options_.fetch_timeout;
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline_ - std::chrono::system_clock::now());
+        left = std::max(left, std::chrono::milliseconds(1));
+        return options_.fetch_timeout.count() == 0 ? left : std::min(left, options_.fetch_timeout);
+    }
+
     std::shared_ptr<Authenticator> auth_;
     Options options_;
     std::shared_ptr<SentValue> sent_;
+    std::chrono::system_clock::time_point deadline_;
 };
 
 /// The minimum channel security the credentials need: none when the authenticator is
@@ -156,12 +174,26 @@ CallCredentials(std::shared_ptr<Authenticator> auth, Options options = Options()
 template <class Call>
 ::grpc::Status call_with_retry(const std::shared_ptr<Authenticator> &auth, Call &&call,
                                Options options = Options()) {
+    return call_with_retry(auth, std::chrono::system_clock::time_point::max(),
+                           std::forward<Call>(call), options);
+}
+
+/// call_with_retry with the call's `deadline`, set on each attempt's ClientContext (`call`
+/// must not set another): fetching the token ends at it too, so a hanging identity provider
+/// holds no gRPC thread past the call. Both attempts share the one deadline.
+template <class Call>
+::grpc::Status call_with_retry(const std::shared_ptr<Authenticator> &auth,
+                               std::chrono::system_clock::time_point deadline, Call &&call,
+                               Options options = Options()) {
     ::grpc::Status status;
     for (int attempt = 0; attempt < 2; attempt++) {
         auto sent = std::make_shared<MetadataPlugin::SentValue>();
         ::grpc::ClientContext ctx;
+        if (deadline != std::chrono::system_clock::time_point::max())
+            ctx.set_deadline(deadline);
         ctx.set_credentials(::grpc::experimental::MetadataCredentialsFromPlugin(
-            std::make_unique<MetadataPlugin>(auth, options, sent), min_security_level(*auth)));
+            std::make_unique<MetadataPlugin>(auth, options, sent, deadline),
+            min_security_level(*auth)));
         status = call(ctx);
         if (status.error_code() != ::grpc::StatusCode::UNAUTHENTICATED || attempt == 1)
             break;

@@ -279,6 +279,30 @@ void test_deadline_with_hanging_token_endpoint() {
           s.error_code() == ::grpc::StatusCode::UNAVAILABLE);
     CHECK_EQ(attempts, 1);
     CHECK(secs < 10.0);
+
+    // With the deadline given to call_with_retry, the token fetch ends with the call: the
+    // plugin (which holds the authenticator) is done long before the 30 s fetch_timeout.
+    // A channel without call credentials, and an authenticator only the plugin holds.
+    auto plain = Echo::NewStub(server.channel());
+    auto own = std::make_shared<flyteauth::Authenticator>(flyteauth::Authenticator::from_json(
+        test::static_config(hang.url() + "/token", R"(, "insecure": true)")));
+    flyteauth::grpc::Options slow;
+    slow.fetch_timeout = 30s;
+    start = std::chrono::steady_clock::now();
+    s = flyteauth::grpc::call_with_retry(
+        own, std::chrono::system_clock::now() + 1s,
+        [&](::grpc::ClientContext &c) { return ping(*plain, c, "late", &out); }, slow);
+    std::weak_ptr<flyteauth::Authenticator> held = own;
+    own.reset();
+    while (!held.expired() && test::since(start) < 20.0)
+        std::this_thread::sleep_for(50ms);
+    secs = test::since(start);
+    std::printf("  deadline call_with_retry(deadline): status %d; fetch done after %.2f s\n",
+                s.error_code(), secs);
+    CHECK(s.error_code() == ::grpc::StatusCode::DEADLINE_EXCEEDED ||
+          s.error_code() == ::grpc::StatusCode::UNAVAILABLE);
+    CHECK(held.expired());
+    CHECK(secs < 20.0);
 }
 
 /// The mapping of flyteauth errors to gRPC codes.
