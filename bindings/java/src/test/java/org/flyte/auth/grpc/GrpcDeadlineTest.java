@@ -17,12 +17,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ServerCalls;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -40,31 +35,6 @@ import org.junit.jupiter.api.Test;
  * Context} ends the wait too.
  */
 class GrpcDeadlineTest {
-  private static final MethodDescriptor.Marshaller<String> UTF8 =
-      new MethodDescriptor.Marshaller<String>() {
-        @Override
-        public InputStream stream(String value) {
-          return new ByteArrayInputStream(value.getBytes(StandardCharsets.UTF_8));
-        }
-
-        @Override
-        public String parse(InputStream stream) {
-          try {
-            return new String(stream.readAllBytes(), StandardCharsets.UTF_8);
-          } catch (IOException e) {
-            throw new UncheckedIOException(e);
-          }
-        }
-      };
-
-  private static final MethodDescriptor<String, String> SAY =
-      MethodDescriptor.<String, String>newBuilder()
-          .setType(MethodDescriptor.MethodType.UNARY)
-          .setFullMethodName(MethodDescriptor.generateFullMethodName("flyteauth.test.Echo", "Say"))
-          .setRequestMarshaller(UTF8)
-          .setResponseMarshaller(UTF8)
-          .build();
-
   @Test
   void aCallDeadlineBoundsTheWaitForCredentials() throws Exception {
     run(false);
@@ -80,7 +50,7 @@ class GrpcDeadlineTest {
     ServerServiceDefinition echo =
         ServerServiceDefinition.builder("flyteauth.test.Echo")
             .addMethod(
-                SAY,
+                EchoMethod.SAY,
                 ServerCalls.asyncUnaryCall(
                     (request, response) -> {
                       response.onNext("hello " + request);
@@ -136,7 +106,9 @@ class GrpcDeadlineTest {
                         StatusRuntimeException e =
                             assertThrows(
                                 StatusRuntimeException.class,
-                                () -> ClientCalls.blockingUnaryCall(channel, SAY, callOptions, "x"));
+                                () ->
+                                    ClientCalls.blockingUnaryCall(
+                                        channel, EchoMethod.SAY, callOptions, "x"));
                         long elapsed = System.nanoTime() - start;
                         Status.Code expected =
                             byContext ? Status.Code.CANCELLED : Status.Code.DEADLINE_EXCEEDED;

@@ -23,12 +23,8 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ServerCalls;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -59,31 +55,6 @@ class GrpcRoundTripTest {
   private static final Metadata.Key<String> AUTH =
       Metadata.Key.of("flyte-authorization", Metadata.ASCII_STRING_MARSHALLER);
 
-  private static final MethodDescriptor.Marshaller<String> UTF8 =
-      new MethodDescriptor.Marshaller<String>() {
-        @Override
-        public InputStream stream(String value) {
-          return new ByteArrayInputStream(value.getBytes(StandardCharsets.UTF_8));
-        }
-
-        @Override
-        public String parse(InputStream stream) {
-          try {
-            return new String(stream.readAllBytes(), StandardCharsets.UTF_8);
-          } catch (IOException e) {
-            throw new UncheckedIOException(e);
-          }
-        }
-      };
-
-  private static final MethodDescriptor<String, String> SAY =
-      MethodDescriptor.<String, String>newBuilder()
-          .setType(MethodDescriptor.MethodType.UNARY)
-          .setFullMethodName(MethodDescriptor.generateFullMethodName("flyteauth.test.Echo", "Say"))
-          .setRequestMarshaller(UTF8)
-          .setResponseMarshaller(UTF8)
-          .build();
-
   /** Header values the server rejects; "*" rejects every value. */
   private static final Set<String> revoked = ConcurrentHashMap.newKeySet();
   /** The auth header of every call that reached the server, accepted or not. */
@@ -99,7 +70,7 @@ class GrpcRoundTripTest {
     ServerServiceDefinition echo =
         ServerServiceDefinition.builder("flyteauth.test.Echo")
             .addMethod(
-                SAY,
+                EchoMethod.SAY,
                 ServerCalls.asyncUnaryCall(
                     (request, response) -> {
                       response.onNext("hello " + request);
@@ -151,7 +122,7 @@ class GrpcRoundTripTest {
   }
 
   private String say(Channel ch, String who) {
-    return ClientCalls.blockingUnaryCall(ch, SAY, CallOptions.DEFAULT, who);
+    return ClientCalls.blockingUnaryCall(ch, EchoMethod.SAY, CallOptions.DEFAULT, who);
   }
 
   @Test
@@ -211,7 +182,10 @@ class GrpcRoundTripTest {
   void callCredentialsAloneAttachTheHeader() {
     String reply =
         ClientCalls.blockingUnaryCall(
-            channel, SAY, CallOptions.DEFAULT.withCallCredentials(new FlyteCallCredentials(auth)), "creds");
+            channel,
+            EchoMethod.SAY,
+            CallOptions.DEFAULT.withCallCredentials(new FlyteCallCredentials(auth)),
+            "creds");
     assertEquals("hello creds", reply);
     assertEquals(1, attempts.size());
     Secrets.assertSame(auth.metadata().get("flyte-authorization"), attempts.get(0), "sent");
