@@ -224,12 +224,7 @@ impl Authenticator {
     /// An authenticator for `config`. Does no I/O: discovery and the first token happen on the
     /// first call that needs them.
     pub fn new(config: Config) -> Result<Self> {
-        let proxy = (!config.proxy_command.is_empty()).then(|| {
-            Arc::new(ProxyToken::new(
-                config.proxy_command.clone(),
-                config.command_timeout,
-            ))
-        });
+        let proxy = ProxyToken::for_config(&config);
         let http = HttpClient::new(&config, proxy.clone())?;
         let discovery = Discovery::new(config.base_url());
         let interactive_flow = matches!(config.auth_type, AuthType::Pkce | AuthType::DeviceFlow);

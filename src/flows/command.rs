@@ -369,6 +369,16 @@ impl ProxyToken {
         }
     }
 
+    /// The proxy token of `config`'s `proxyCommand`, if it has one.
+    pub fn for_config(config: &crate::config::Config) -> Option<Arc<ProxyToken>> {
+        (!config.proxy_command.is_empty()).then(|| {
+            Arc::new(ProxyToken::new(
+                config.proxy_command.clone(),
+                config.command_timeout,
+            ))
+        })
+    }
+
     fn cached(&self) -> Option<Arc<str>> {
         self.current
             .lock()

@@ -4,7 +4,6 @@
 //! credential can be had now; for each failure, what to change. Never a secret.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use flyteauth::cache::KeyringCache;
@@ -52,7 +51,7 @@ pub fn run(path: Option<&Path>) -> Result<bool, flyteauth::Error> {
     let Some(config) = configuration(&mut report, path) else {
         return Ok(false);
     };
-    let http = match HttpClient::new(&config, proxy_token(&config)) {
+    let http = match HttpClient::new(&config, ProxyToken::for_config(&config)) {
         Ok(http) => Some(http),
         Err(e) => {
             report.fail(e.message(), "fix the setting the message names");
@@ -70,15 +69,6 @@ pub fn run(path: Option<&Path>) -> Result<bool, flyteauth::Error> {
         n => println!("{n} problem(s) found"),
     }
     Ok(report.failures == 0)
-}
-
-fn proxy_token(config: &Config) -> Option<Arc<ProxyToken>> {
-    (!config.proxy_command.is_empty()).then(|| {
-        Arc::new(ProxyToken::new(
-            config.proxy_command.clone(),
-            config.command_timeout,
-        ))
-    })
 }
 
 /// The file read and why, every setting with its source; then the checked configuration.

@@ -101,7 +101,7 @@ pub fn read_helper_request(mut input: impl std::io::Read) -> Result<String, flyt
 }
 
 /// The access token of the first (the auth) header, without its `Bearer ` prefix.
-fn bare_token(metadata: &Metadata) -> &str {
+pub fn bare_token(metadata: &Metadata) -> &str {
     let value = metadata.iter().next().map_or("", |(_, v)| v);
     value.strip_prefix("Bearer ").unwrap_or(value)
 }

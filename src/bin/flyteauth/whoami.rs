@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use flyteauth::{Authenticator, Config};
 use serde_json::{Map, Value};
 
-use crate::output::rfc3339;
+use crate::output::{bare_token, rfc3339};
 
 /// Print who the current credential belongs to. Uses the cached login; never asks a person
 /// to log in (that is `flyteauth login`).
@@ -23,9 +23,7 @@ pub fn run(config: Config) -> Result<(), flyteauth::Error> {
         Some(t) => println!("expires:    {} ({})", rfc3339(t), remaining(t)),
         None => println!("expires:    unknown (the IdP gave no lifetime)"),
     }
-    let value = metadata.iter().next().map_or("", |(_, v)| v);
-    let token = value.strip_prefix("Bearer ").unwrap_or(value);
-    let Some(claims) = flyteauth::token::jwt_claims(token) else {
+    let Some(claims) = flyteauth::token::jwt_claims(bare_token(&metadata)) else {
         println!("token:      opaque (not a JWT): only the server knows its claims");
         return Ok(());
     };
