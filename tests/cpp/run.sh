@@ -86,7 +86,7 @@ if grep -q 'NEEDED.*libflyteauth' <<<"$static_deps"; then
 fi
 # The installed package moves with its prefix (relocatable), so the consumers' build rpath
 # points into the scratch prefix, not into this checkout.
-readelf -d "$build/consumer/app-shared" | grep -q "$prefix/lib" ||
+grep -q "$prefix/lib" <<<"$(readelf -d "$build/consumer/app-shared")" ||
   { echo "run.sh: app-shared has no rpath into the installed prefix" >&2; exit 1; }
 step "make install + CMake consumer (find_package(flyteauth CONFIG REQUIRED)): app-shared (NEEDED libflyteauth.so.$major), app-static"
 
