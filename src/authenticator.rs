@@ -394,22 +394,28 @@ impl Authenticator {
             .unwrap_or_else(|p| p.into_inner())
             .take();
         self.inner.publish(None);
-        let mut refresh_token = kept
+        let mut refresh_tokens: Vec<Secret> = kept
             .as_ref()
-            .and_then(|t| t.refresh_secret().map(Secret::new));
+            .and_then(|t| t.refresh_secret().map(Secret::new))
+            .into_iter()
+            .collect();
         if let Some(cache) = &self.inner.cache {
-            if refresh_token.is_none() {
-                // A new process (`flyteauth logout`): the login is only in the keyring.
-                let cache = Arc::clone(cache);
-                refresh_token = tokio::task::spawn_blocking(move || cache.load())
-                    .await
-                    .ok()
-                    .flatten()
-                    .and_then(|t| t.refresh_secret().map(Secret::new));
+            // The keyring may hold another login's refresh token (a new process such as
+            // `flyteauth logout`, or pyflyte refreshed meanwhile): revoke that one too.
+            let loaded = Arc::clone(cache);
+            let cached = tokio::task::spawn_blocking(move || loaded.load())
+                .await
+                .ok()
+                .flatten()
+                .and_then(|t| t.refresh_secret().map(Secret::new));
+            if let Some(cached) = cached {
+                if refresh_tokens.iter().all(|t| t.expose() != cached.expose()) {
+                    refresh_tokens.push(cached);
+                }
             }
             crate::flows::purge_cache(cache).await;
         }
-        if let Some(refresh_token) = refresh_token {
+        for refresh_token in &refresh_tokens {
             self.inner.revoke(refresh_token.expose()).await;
         }
     }
