@@ -256,7 +256,7 @@ pub async fn post_form<T: DeserializeOwned>(
 }
 
 /// POST `form` (urlencoded) to `url` under `policy`; the status and body of a 2xx answer,
-/// else the error [`error_response`] makes of the answer.
+/// else the error `error_response` makes of the answer.
 pub async fn post_form_ok(
     http: &HttpClient,
     url: &str,
