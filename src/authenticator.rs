@@ -35,11 +35,15 @@ use crate::http::HttpClient;
 use crate::interaction::{PromptCallback, PromptSink};
 use crate::refresh::{Coordinator, Mode, Source};
 use crate::runtime;
+use crate::secret::Secret;
 use crate::token::{bearer_header_value, Token};
 
 /// The default refresh lead: 10% of the lifetime, at least this much (but never more than
 /// half the lifetime).
 const MIN_REFRESH_LEAD: Duration = Duration::from_secs(10);
+
+/// How long `logout` waits for the identity provider to revoke the refresh token.
+pub const REVOKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A string stored with a trailing NUL, so it can be read as `&str` and handed to C as a
 /// `const char *` without copying.
@@ -372,16 +376,42 @@ impl Authenticator {
         self.inner.refresh(Mode::Login, observed).await
     }
 
-    /// Forget the login: the tokens in memory and in the keyring cache.
+    /// Log out: forget the tokens in memory and in the keyring cache, and revoke the refresh
+    /// token at the identity provider (RFC 7009) when its metadata advertises a
+    /// `revocation_endpoint`, so no copy of it can be used again. The login is forgotten here
+    /// even when the revocation fails (that is a warning, never an error), and the revocation
+    /// is bounded by [`REVOKE_TIMEOUT`].
     pub async fn logout(&self) {
-        *self
+        let kept = self
             .inner
             .last_token
             .lock()
-            .unwrap_or_else(|p| p.into_inner()) = None;
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         self.inner.publish(None);
+        let mut refresh_tokens: Vec<Secret> = kept
+            .as_ref()
+            .and_then(|t| t.refresh_secret().map(Secret::new))
+            .into_iter()
+            .collect();
         if let Some(cache) = &self.inner.cache {
+            // The keyring may hold another login's refresh token (a new process such as
+            // `flyteauth logout`, or pyflyte refreshed meanwhile): revoke that one too.
+            let loaded = Arc::clone(cache);
+            let cached = tokio::task::spawn_blocking(move || loaded.load())
+                .await
+                .ok()
+                .flatten()
+                .and_then(|t| t.refresh_secret().map(Secret::new));
+            if let Some(cached) = cached {
+                if refresh_tokens.iter().all(|t| t.expose() != cached.expose()) {
+                    refresh_tokens.push(cached);
+                }
+            }
             crate::flows::purge_cache(cache).await;
+        }
+        for refresh_token in &refresh_tokens {
+            self.inner.revoke(refresh_token.expose()).await;
         }
     }
 
@@ -716,6 +746,37 @@ impl Inner {
 }
 
 impl Inner {
+    /// Revoke `refresh_token` at the IdP for `logout`, within [`REVOKE_TIMEOUT`]; a failure
+    /// is logged as a warning (without the token).
+    async fn revoke(&self, refresh_token: &str) {
+        let abandon = CancelToken::new();
+        let ctx = FlowContext {
+            config: &self.config,
+            http: &self.http,
+            discovery: &self.discovery,
+            prompt: &self.prompt,
+            cache: self.cache.as_ref(),
+            interactive: false,
+            abandon: &abandon,
+        };
+        match tokio::time::timeout(REVOKE_TIMEOUT, ctx.revoke_refresh_token(refresh_token)).await {
+            Ok(Ok(true)) => crate::logging::debug!("logout: the refresh token was revoked"),
+            Ok(Ok(false)) => crate::logging::debug!(
+                "logout: the server advertises no revocation_endpoint; the refresh token was \
+                 only forgotten here"
+            ),
+            Ok(Err(e)) => crate::logging::warning!(
+                "flyteauth: logout: the refresh token could not be revoked at the identity \
+                 provider ({e}); it was forgotten here, but stays valid there until it expires"
+            ),
+            Err(_) => crate::logging::warning!(
+                "flyteauth: logout: the identity provider did not answer the revocation within \
+                 {REVOKE_TIMEOUT:?}; the refresh token was forgotten here, but may stay valid \
+                 there until it expires"
+            ),
+        }
+    }
+
     /// Drop the refresh token of `used` from the token kept for the next refresh (if it is
     /// still the one kept).
     fn forget_refresh_token(&self, used: Option<&Token>) {

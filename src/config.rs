@@ -115,6 +115,10 @@ pub struct Config {
     pub audience: Option<String>,
     /// `useAudienceFromAdmin`: use the server's audience even if `audience` is set.
     pub use_audience_from_admin: bool,
+    /// `resource` (flyteauth extension): RFC 8707 resource indicators, a string or a list,
+    /// sent on the authorization, device authorization and token requests alongside
+    /// `audience` (for IdPs that implement `resource` rather than Auth0's `audience`).
+    pub resource: Vec<String>,
     /// `tokenUrl`: the token endpoint; skips `/.well-known/oauth-authorization-server`.
     pub token_url: Option<String>,
     /// `authorizationHeader`: the metadata key for the token (else the server's, else
@@ -175,6 +179,7 @@ struct RawConfig {
     scopes: Option<Vec<String>>,
     audience: Option<String>,
     use_audience_from_admin: Option<bool>,
+    resource: Option<OneOrMany>,
     token_url: Option<String>,
     authorization_header: Option<String>,
     command: Option<Vec<String>>,
@@ -200,6 +205,14 @@ struct RawConfig {
     authorization_server_url: Option<String>,
     #[allow(dead_code)]
     default_service_config: Option<String>,
+}
+
+/// A string or a list of strings (`resource`).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
 }
 
 #[derive(Deserialize, Default)]
@@ -482,6 +495,28 @@ impl Config {
             check_endpoint(ep)?;
         }
 
+        let resource = match raw.resource {
+            None => Vec::new(),
+            Some(OneOrMany::One(r)) => vec![r],
+            Some(OneOrMany::Many(list)) => list,
+        }
+        .into_iter()
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty())
+        .collect::<Vec<_>>();
+        for r in &resource {
+            // RFC 8707 §2: an absolute URI without a fragment.
+            match url::Url::parse(r) {
+                Ok(u) if u.fragment().is_none() => {}
+                _ => {
+                    return Err(Error::config(format!(
+                        "resource: '{r}' is not an absolute URI without a fragment (RFC 8707), \
+                         e.g. \"https://flyte.example.com/api\""
+                    )))
+                }
+            }
+        }
+
         let pkce = raw.pkce_config.unwrap_or_default();
         let device = raw.device_flow_config.unwrap_or_default();
         let dur = |d: Option<GoDuration>, default: Duration| d.map(|d| d.0).unwrap_or(default);
@@ -511,6 +546,7 @@ impl Config {
                 .collect(),
             audience: non_empty(raw.audience).map(|s| s.trim().to_owned()),
             use_audience_from_admin: raw.use_audience_from_admin.unwrap_or(false),
+            resource,
             token_url,
             authorization_header,
             command,

@@ -42,6 +42,24 @@ pub struct OAuth2Metadata {
         deserialize_with = "empty_as_none"
     )]
     pub device_authorization_endpoint: Option<String>,
+    /// `revocation_endpoint` (RFC 7009): where `logout` revokes the refresh token.
+    #[serde(
+        default,
+        alias = "revocationEndpoint",
+        deserialize_with = "empty_as_none"
+    )]
+    pub revocation_endpoint: Option<String>,
+    /// `issuer`: what the authorization response's `iss` must equal (RFC 9207).
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub issuer: Option<String>,
+    /// `authorization_response_iss_parameter_supported` (RFC 9207): the server puts `iss` on
+    /// every authorization response, so the PKCE callback requires it.
+    #[serde(
+        default,
+        alias = "authorizationResponseIssParameterSupported",
+        deserialize_with = "null_as_false"
+    )]
+    pub authorization_response_iss_parameter_supported: bool,
 }
 
 /// Flyte's `PublicClientAuthConfigResponse`.
@@ -91,6 +109,7 @@ impl OAuth2Metadata {
                 "device_authorization_endpoint",
                 &self.device_authorization_endpoint,
             ),
+            ("revocation_endpoint", &self.revocation_endpoint),
         ];
         for (name, url) in endpoints {
             if let Some(url) = url.as_deref().filter(|u| http.refuses_plain_http(u)) {
@@ -138,6 +157,10 @@ fn parse<T: for<'de> Deserialize<'de>>(body: &[u8], path: &str) -> Result<T> {
 fn empty_as_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let value = Option::<String>::deserialize(d)?;
     Ok(value.filter(|s| !s.trim().is_empty()))
+}
+
+fn null_as_false<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(Option::<bool>::deserialize(d)?.unwrap_or(false))
 }
 
 fn null_as_empty<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
@@ -313,6 +336,23 @@ mod tests {
             m.device_authorization_endpoint.as_deref(),
             Some("https://idp/device")
         );
+    }
+
+    #[test]
+    fn revocation_and_rfc_9207_fields() {
+        let m = OAuth2Metadata::from_json(
+            br#"{"issuer":"https://idp","revocation_endpoint":"https://idp/revoke",
+                 "authorization_response_iss_parameter_supported":true}"#,
+        )
+        .unwrap();
+        assert_eq!(m.issuer.as_deref(), Some("https://idp"));
+        assert_eq!(m.revocation_endpoint.as_deref(), Some("https://idp/revoke"));
+        assert!(m.authorization_response_iss_parameter_supported);
+        let m = OAuth2Metadata::from_json(
+            br#"{"issuer":"","authorization_response_iss_parameter_supported":null}"#,
+        )
+        .unwrap();
+        assert_eq!(m, OAuth2Metadata::default());
     }
 
     #[test]

@@ -481,3 +481,26 @@ fn explicit_missing_file_is_an_error() {
     assert_eq!(e.kind(), ErrorKind::Config);
     assert!(e.message().contains("/nonexistent/config.yaml"), "{e}");
 }
+
+#[test]
+fn resource_is_a_string_or_a_list_of_absolute_uris() {
+    let one =
+        json(r#"{"endpoint":"flyte.example.com","resource":" https://a.example/api "}"#).unwrap();
+    assert_eq!(one.resource, ["https://a.example/api"]);
+    let many = json(
+        r#"{"endpoint":"flyte.example.com","resource":["https://a.example/api","","urn:flyte:api"]}"#,
+    )
+    .unwrap();
+    assert_eq!(many.resource, ["https://a.example/api", "urn:flyte:api"]);
+    assert!(json(r#"{"endpoint":"flyte.example.com"}"#)
+        .unwrap()
+        .resource
+        .is_empty());
+    for bad in [r#""flyteadmin""#, r#""https://a.example/api#frag""#] {
+        let message = config_error(&format!(
+            r#"{{"endpoint":"flyte.example.com","resource":{bad}}}"#
+        ));
+        assert!(message.starts_with("resource:"), "{message}");
+    }
+    assert!(config_error(r#"{"endpoint":"flyte.example.com","resource":42}"#).contains("resource"));
+}

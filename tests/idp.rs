@@ -55,6 +55,26 @@ fn a_configured_audience_and_scopes_reach_the_token() {
     assert_eq!(claims["scope"], "api:read");
 }
 
+/// RFC 8707: `resource` (a string or a list) is sent alongside `audience`; an IdP that
+/// implements resource indicators issues the token for it.
+#[test]
+fn a_configured_resource_reaches_the_token() {
+    let idp = Idp::start(&[]);
+    for resource in [
+        json!("https://resource.test/api"),
+        json!(["https://resource.test/api"]),
+    ] {
+        let auth = Authenticator::from_json(&idp.cc_config(json!({ "resource": resource })))
+            .unwrap_or_else(|e| panic!("resource {resource}: {e}"));
+        let md = auth.metadata_blocking(None).unwrap();
+        let claims = jwt_claims(bearer(md.get("flyte-authorization").unwrap()));
+        assert_eq!(
+            claims["aud"], "https://resource.test/api",
+            "resource {resource}"
+        );
+    }
+}
+
 #[test]
 fn wrong_secret_is_an_authentication_error_with_the_idps_code_and_no_secret() {
     let idp = Idp::start(&[]);

@@ -378,3 +378,287 @@ async fn pkce_falls_back_to_a_new_login_when_the_refresh_token_is_refused() {
         "then a new login: {stats}"
     );
 }
+
+/// Keycloak with PKCE required on the one public client refuses a device authorization
+/// request without `code_challenge_method`, and checks the verifier on every poll
+/// (`IDP_DEVICE_REQUIRE_PKCE`): the device flow sends both.
+#[tokio::test(flavor = "multi_thread")]
+async fn device_flow_sends_pkce_when_the_idp_requires_it() {
+    let idp = Idp::start(&[("IDP_DEVICE_REQUIRE_PKCE", "1")]);
+    let (auth, prompts) = interactive(&idp, "DeviceFlow", json!({}));
+    let (login, prompt) = tokio::time::timeout(Duration::from_secs(60), async {
+        let login = tokio::spawn({
+            let auth = auth.clone();
+            async move { auth.metadata().await }
+        });
+        // A refused device authorization ends the login before any prompt.
+        let prompt =
+            tokio::task::spawn_blocking(move || prompts.recv_timeout(Duration::from_secs(20)).ok())
+                .await
+                .unwrap();
+        (login, prompt)
+    })
+    .await
+    .expect("no hang");
+    let Some(prompt) = prompt else {
+        let e = login.await.unwrap().unwrap_err();
+        panic!("the device authorization request was refused: {e}");
+    };
+    let code = device_code(prompt);
+    // At least one poll (authorization_pending) before the approval: each carries the verifier.
+    while device_grants(&idp) == 0 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    answer_device_code(&idp.url, &code, true).await;
+    let md = login.await.unwrap().unwrap();
+    let token = md
+        .get("flyte-authorization")
+        .unwrap()
+        .strip_prefix("Bearer ")
+        .unwrap();
+    assert_eq!(jwt_claims(token)["sub"], "test-user");
+}
+
+/// A mock authorization server that advertises RFC 9207 (`iss` on the authorization
+/// response), with a token endpoint that would hand out a token for any code.
+async fn iss_advertising_server() -> wiremock::MockServer {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    Mock::given(method("GET"))
+        .and(path("/.well-known/oauth-authorization-server"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "issuer": uri,
+            "authorization_endpoint": format!("{uri}/auth"),
+            "token_endpoint": format!("{uri}/token"),
+            "authorization_response_iss_parameter_supported": true,
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/config/v1/flyte_client"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "client_id": "flytectl", "redirect_uri": "http://127.0.0.1/callback",
+            "scopes": ["all"], "authorization_metadata_key": "authorization",
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "tok-from-mixup", "token_type": "Bearer", "expires_in": 600})))
+        .mount(&server)
+        .await;
+    server
+}
+
+/// RFC 9207 mix-up defence: when the metadata says the server sends `iss` on the
+/// authorization response, a callback whose `iss` is another issuer, or that has none, is
+/// refused with a clear error, and its code is never exchanged (nor shown).
+#[tokio::test(flavor = "multi_thread")]
+async fn pkce_refuses_a_callback_whose_iss_is_not_the_issuer() {
+    let server = iss_advertising_server().await;
+    let cfg = json!({"endpoint": server.uri(), "authType": "Pkce", "tokenCache": "memory",
+                     "pkceConfig": {"timeout": "60s"}});
+    for iss in [Some("https://attacker.example"), None] {
+        // A new authenticator per case: a failed login backs the next one off.
+        let auth = Authenticator::from_json(&cfg.to_string()).unwrap();
+        let (tx, prompts) = mpsc::channel();
+        let tx = std::sync::Mutex::new(tx);
+        auth.set_prompt_callback(Some(std::sync::Arc::new(move |p: &Prompt| {
+            let _ = tx.lock().unwrap().send(p.clone());
+        })));
+        let prompts = std::sync::Arc::new(std::sync::Mutex::new(prompts));
+        let login = tokio::spawn({
+            let auth = auth.clone();
+            async move { auth.metadata().await }
+        });
+        let url = login_url(
+            tokio::task::spawn_blocking({
+                let prompts = prompts.clone();
+                move || next_prompt(&prompts.lock().unwrap())
+            })
+            .await
+            .unwrap(),
+        );
+        let mut callback = url::Url::parse(&param(&url, "redirect_uri")).unwrap();
+        callback
+            .query_pairs_mut()
+            .append_pair("code", "mixed-up-code")
+            .append_pair("state", &param(&url, "state"));
+        if let Some(iss) = iss {
+            callback.query_pairs_mut().append_pair("iss", iss);
+        }
+        let page = scripted_browser()
+            .get(callback.as_str())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 400, "iss {iss:?}");
+        let e = tokio::time::timeout(Duration::from_secs(60), login)
+            .await
+            .expect("the login ends")
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Protocol, "iss {iss:?}: {e}");
+        assert!(e.message().contains("iss"), "{e}");
+        assert!(!e.message().contains("mixed-up-code"), "{e}");
+        assert_eq!(
+            common::requests_containing(&server, "authorization_code").await,
+            0,
+            "the code was exchanged (iss {iss:?})"
+        );
+    }
+}
+
+/// The refresh tokens the fixture issued, from its token log (`IDP_TOKEN_LOG`: access, refresh
+/// and ID tokens, one per line; only refresh tokens are opaque). The log is appended to the
+/// run's own token log when there is one, so `scripts/check-secrets` still covers them.
+fn issued_refresh_tokens(log: &std::path::Path) -> Vec<String> {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    if let Some(outer) = std::env::var_os("IDP_TOKEN_LOG") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(outer)
+        {
+            let _ = f.write_all(text.as_bytes());
+        }
+    }
+    text.lines()
+        .filter(|t| !t.is_empty() && !t.contains('.'))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// RFC 7009: `logout` revokes the refresh token at the IdP's advertised
+/// `revocation_endpoint` (public client: client_id in the body), so a refresh with it fails
+/// `invalid_grant` afterwards, and forgets the login locally.
+#[tokio::test(flavor = "multi_thread")]
+async fn logout_revokes_the_refresh_token_at_the_idp() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("tokens.log");
+    let idp = Idp::start(&[("IDP_TOKEN_LOG", log.to_str().unwrap())]);
+    let (auth, prompts) = interactive(&idp, "DeviceFlow", json!({}));
+    let (login, prompt) = begin_login(&auth, prompts).await;
+    answer_device_code(&idp.url, &device_code(prompt), true).await;
+    login.await.unwrap().unwrap();
+    let refresh_tokens = issued_refresh_tokens(&log);
+    assert_eq!(refresh_tokens.len(), 1, "one login, one refresh token");
+
+    tokio::time::timeout(Duration::from_secs(60), auth.logout())
+        .await
+        .expect("logout is bounded");
+
+    let response = scripted_browser()
+        .post(format!("{}/token", idp.url))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", "test-public"),
+            ("refresh_token", refresh_tokens[0].as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let body: serde_json::Value =
+        serde_json::from_str(&response.text().await.unwrap_or_default()).unwrap_or_default();
+    assert_eq!(
+        (status.as_u16(), body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "the refresh token still works at the IdP after logout"
+    );
+    assert!(
+        auth.fresh_metadata().is_none(),
+        "the login is forgotten locally"
+    );
+}
+
+/// RFC 8707 on the device flow: `resource` goes on the device authorization request and the
+/// polls, so the token is issued for it (the server's audience is still sent alongside).
+#[tokio::test(flavor = "multi_thread")]
+async fn device_flow_sends_the_configured_resource() {
+    let idp = Idp::start(&[]);
+    let (auth, prompts) = interactive(
+        &idp,
+        "DeviceFlow",
+        json!({"resource": ["https://resource.test/api"]}),
+    );
+    let (login, prompt) = begin_login(&auth, prompts).await;
+    answer_device_code(&idp.url, &device_code(prompt), true).await;
+    let md = login.await.unwrap().unwrap();
+    let token = md
+        .get("flyte-authorization")
+        .unwrap()
+        .strip_prefix("Bearer ")
+        .unwrap();
+    assert_eq!(jwt_claims(token)["aud"], "https://resource.test/api");
+}
+
+/// A revocation endpoint that never answers: `logout` still forgets the login, within its
+/// bound, after sending RFC 7009's form (the public client's id in the body).
+#[tokio::test(flavor = "multi_thread")]
+async fn logout_forgets_the_login_even_when_revocation_hangs() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    Mock::given(method("GET"))
+        .and(path("/.well-known/oauth-authorization-server"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "issuer": uri,
+            "token_endpoint": format!("{uri}/token"),
+            "device_authorization_endpoint": format!("{uri}/device"),
+            "revocation_endpoint": format!("{uri}/revoke"),
+        })))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    common::mount_device_login(&server, json!(1)).await;
+    Mock::given(method("POST"))
+        .and(path("/revoke"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(600)))
+        .mount(&server)
+        .await;
+    let cfg = json!({"endpoint": uri, "authType": "DeviceFlow", "tokenCache": "memory"});
+    let auth = Authenticator::from_json(&cfg.to_string()).unwrap();
+    auth.set_prompt_callback(Some(std::sync::Arc::new(|_: &Prompt| {})));
+    tokio::time::timeout(Duration::from_secs(60), auth.metadata())
+        .await
+        .expect("the device login ends")
+        .unwrap();
+
+    let started = Instant::now();
+    tokio::time::timeout(Duration::from_secs(60), auth.logout())
+        .await
+        .expect("logout is bounded");
+    assert!(
+        started.elapsed() < flyteauth::authenticator::REVOKE_TIMEOUT + Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    let revocations = common::requests_containing(&server, "token_type_hint=refresh_token").await;
+    assert!(revocations >= 1, "no revocation request");
+    let revoke = server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.url.path() == "/revoke")
+        .unwrap();
+    let form: std::collections::HashMap<String, String> = url::form_urlencoded::parse(&revoke.body)
+        .into_owned()
+        .collect();
+    assert_eq!(form.get("client_id").map(String::as_str), Some("flytectl"));
+    assert_eq!(form.get("token").map(String::as_str), Some("refresh-1"));
+    assert!(
+        revoke.headers.get("authorization").is_none(),
+        "a public client"
+    );
+    assert!(
+        auth.fresh_metadata().is_none(),
+        "the login is forgotten locally"
+    );
+}

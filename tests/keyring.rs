@@ -326,3 +326,40 @@ async fn a_refused_refresh_token_does_not_purge_a_newer_login_from_another_proce
     );
     assert_eq!(py_get(&service, "access_token"), "pyflyte-access");
 }
+
+/// `flyteauth logout` in a new process: the login is only in the keyring, and logout revokes
+/// that refresh token at the IdP (RFC 7009) before the keyring entries go.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Secret Service and Python keyring: run by `make test`"]
+async fn logout_in_a_new_process_revokes_the_cached_refresh_token() {
+    let idp = Idp::start(&[]);
+    let (first, prompts) = authenticator(&idp, "DeviceFlow", json!({}));
+    device_login(&idp, &first, &prompts).await;
+    let refresh_token = py_get(&idp.endpoint, "refresh_token");
+    assert!(!refresh_token.is_empty(), "a cached refresh token");
+    drop(first);
+
+    let (second, _prompts) = authenticator(&idp, "DeviceFlow", json!({"interactive": false}));
+    tokio::time::timeout(Duration::from_secs(60), second.logout())
+        .await
+        .expect("logout is bounded");
+    assert_eq!(py_count(&idp.endpoint, "refresh_token"), 0, "purged");
+    let response = common::scripted_browser()
+        .post(format!("{}/token", idp.url))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", "test-public"),
+            ("refresh_token", refresh_token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body: serde_json::Value =
+        serde_json::from_str(&response.text().await.unwrap_or_default()).unwrap_or_default();
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "the cached refresh token still works at the IdP after logout"
+    );
+}

@@ -72,6 +72,7 @@ pub async fn fetch_token(ctx: &FlowContext<'_>) -> Result<Token> {
             client_secret: secret.expose(),
             scope: &scope,
             audience: audience.as_deref(),
+            resource: &cfg.resource,
         },
     )
     .await

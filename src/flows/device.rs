@@ -2,9 +2,16 @@
 //! `slow_down` adds 5 s (§3.5); polling stops at the code's `expires_in` or
 //! `deviceFlowConfig.timeout`, whichever comes first; `access_denied` and `expired_token`
 //! are distinct errors; `verification_uri_complete` is shown when given.
+//!
+//! PKCE (RFC 7636, S256) is sent on the device flow too: a Flyte deployment often has one
+//! public client for PKCE and the device flow, and an IdP that requires PKCE for that client
+//! (Keycloak) refuses a device authorization request without `code_challenge_method`. The
+//! verifier is fresh per login and sent on every poll; an IdP that ignores PKCE here ignores
+//! both.
 
 use std::time::Duration;
 
+use oauth2::PkceCodeChallenge;
 use serde::Deserialize;
 use tokio::time::Instant;
 
@@ -61,6 +68,8 @@ pub struct DeviceParams<'a> {
     pub scopes: &'a [String],
     /// Audience to request, if any.
     pub audience: Option<&'a str>,
+    /// RFC 8707 resource indicators to request (`resource`).
+    pub resource: &'a [String],
     /// The overall deadline (`deviceFlowConfig.timeout`).
     pub timeout: Duration,
     /// The interval when the server sends none (`deviceFlowConfig.pollInterval`).
@@ -83,6 +92,10 @@ pub async fn login(
     if let Some(audience) = params.audience {
         form.push(("audience", audience));
     }
+    form.extend(params.resource.iter().map(|r| ("resource", r.as_str())));
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    form.push(("code_challenge", challenge.as_str()));
+    form.push(("code_challenge_method", "S256"));
     let auth: DeviceAuthorization = post_form(
         http,
         params.device_authorization_endpoint,
@@ -115,6 +128,8 @@ pub async fn login(
     let poll = Grant::DeviceCode {
         client_id: params.client_id,
         device_code: auth.device_code.expose(),
+        code_verifier: Some(verifier.secret()),
+        resource: params.resource,
     };
     loop {
         // RFC 8628 §3.4: wait `interval` between polls (the person needs time anyway).

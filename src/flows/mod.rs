@@ -6,6 +6,7 @@ pub mod client_credentials;
 pub mod command;
 pub mod device;
 pub mod pkce;
+pub mod revocation;
 pub mod token_endpoint;
 
 use std::sync::Arc;
@@ -136,6 +137,7 @@ impl FlowContext<'_> {
                 &token_endpoint::Grant::RefreshToken {
                     client_id,
                     refresh_token,
+                    resource: &self.config.resource,
                 },
             )
             .await;
@@ -193,6 +195,11 @@ impl FlowContext<'_> {
                         redirect_uri,
                         scopes: &scopes,
                         audience: audience.as_deref(),
+                        resource: &self.config.resource,
+                        expected_issuer: metadata
+                            .issuer
+                            .as_deref()
+                            .filter(|_| metadata.authorization_response_iss_parameter_supported),
                         timeout: self.config.pkce.timeout,
                         endpoint_name,
                         abandon: self.abandon,
@@ -220,6 +227,7 @@ impl FlowContext<'_> {
                         client_id,
                         scopes: &scopes,
                         audience: audience.as_deref(),
+                        resource: &self.config.resource,
                         timeout: self.config.device_flow.timeout,
                         default_interval: self.config.device_flow.poll_interval,
                         abandon: self.abandon,
@@ -228,6 +236,52 @@ impl FlowContext<'_> {
                 .await
             }
         }
+    }
+
+    /// Revoke `refresh_token` at the server's `revocation_endpoint` (RFC 7009), with the
+    /// client authentication of the configured flow. `Ok(false)`: nothing to do (no endpoint
+    /// configured, no OAuth2 metadata, or no revocation endpoint advertised).
+    pub async fn revoke_refresh_token(&self, refresh_token: &str) -> Result<bool> {
+        if self.config.endpoint.is_none() {
+            return Ok(false);
+        }
+        let metadata = match self.discovery.metadata(self.http).await {
+            Ok(metadata) => metadata,
+            // No AuthMetadataService (the config names tokenUrl): nothing advertised.
+            Err(e) if e.http_status() == Some(404) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let Some(endpoint) = metadata.revocation_endpoint.as_deref() else {
+            return Ok(false);
+        };
+        let server;
+        let client = match (
+            self.config.auth_type,
+            &self.config.client_id,
+            &self.config.client_secret,
+        ) {
+            (AuthType::ClientSecret, Some(client_id), Some(secret)) => {
+                revocation::ClientAuth::Basic {
+                    client_id,
+                    client_secret: secret.expose(),
+                }
+            }
+            _ => {
+                server = self
+                    .discovery
+                    .require_client_config(self.http, "the public client id is needed to revoke")
+                    .await?;
+                let client_id = server.client_id.as_deref().ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Discovery,
+                        "the server's /config/v1/flyte_client has no client_id",
+                    )
+                })?;
+                revocation::ClientAuth::Public { client_id }
+            }
+        };
+        revocation::revoke_refresh_token(self.http, endpoint, &client, refresh_token).await?;
+        Ok(true)
     }
 
     /// The metadata key for the token: `authorizationHeader`, else the server's non-empty

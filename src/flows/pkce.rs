@@ -6,7 +6,10 @@
 //! (favicon, wrong path) get a 404 and do not end the wait; a callback whose `state` does not
 //! match is refused and does not end the wait either (another site cannot abort the login);
 //! an `error=` callback ends it with the server's description; and the whole wait is bounded
-//! by `pkceConfig.timeout`.
+//! by `pkceConfig.timeout`. When the server's metadata advertises RFC 9207
+//! (`authorization_response_iss_parameter_supported`), the callback's `iss` must equal its
+//! `issuer`: a missing or different one ends the login with a `Protocol` error and the code
+//! is never exchanged (mix-up attack defence).
 
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -42,6 +45,11 @@ pub struct PkceParams<'a> {
     pub scopes: &'a [String],
     /// Audience to request, if any.
     pub audience: Option<&'a str>,
+    /// RFC 8707 resource indicators to request (`resource`).
+    pub resource: &'a [String],
+    /// RFC 9207: the issuer the callback's `iss` must equal, when the server's metadata says
+    /// it sends `iss` (`authorization_response_iss_parameter_supported`); `None`: not checked.
+    pub expected_issuer: Option<&'a str>,
     /// How long to wait for the browser.
     pub timeout: Duration,
     /// Shown on the success page.
@@ -152,6 +160,7 @@ impl Loopback {
     pub async fn wait_for_code(
         self,
         state: &str,
+        expected_issuer: Option<&str>,
         endpoint_name: &str,
         timeout: Duration,
         abandon: &CancelToken,
@@ -160,6 +169,7 @@ impl Loopback {
         let shared = Arc::new(CallbackCheck {
             path: self.path.clone(),
             state: state.to_owned(),
+            expected_issuer: expected_issuer.map(str::to_owned),
             endpoint_name: endpoint_name.to_owned(),
             tx,
         });
@@ -205,6 +215,7 @@ impl Loopback {
 struct CallbackCheck {
     path: String,
     state: String,
+    expected_issuer: Option<String>,
     endpoint_name: String,
     tx: mpsc::Sender<Result<String>>,
 }
@@ -231,6 +242,38 @@ impl CallbackCheck {
                 "This answer does not belong to the login in progress (its state does not match). \
                  Use the most recent login link.",
             );
+        }
+        if let Some(expected) = &self.expected_issuer {
+            // RFC 9207 §2.4: the answer must come from the server the login was sent to; a
+            // code from another one (a mix-up attack) is never exchanged.
+            let problem = match params.get("iss") {
+                Some(iss) if iss == expected => None,
+                Some(iss) => Some(format!(
+                    "its iss ({}) is not the issuer ({})",
+                    crate::redact::url(iss),
+                    crate::redact::url(expected)
+                )),
+                None => Some(format!(
+                    "it has no iss, although the issuer ({}) says it sends one \
+                     (authorization_response_iss_parameter_supported)",
+                    crate::redact::url(expected)
+                )),
+            };
+            if let Some(problem) = problem {
+                let _ = self.tx.try_send(Err(Error::new(
+                    ErrorKind::Protocol,
+                    format!(
+                        "the login answer was refused: {problem}; it may come from another \
+                         authorization server (RFC 9207 mix-up defence), so its code was not used"
+                    ),
+                )));
+                return page(
+                    400,
+                    "Login not accepted",
+                    "This answer does not come from the expected identity provider (its iss \
+                     does not match); the login was stopped.",
+                );
+            }
         }
         if let Some(error) = params.get("error") {
             let description = params.get("error_description").cloned();
@@ -322,6 +365,9 @@ pub fn authorization_url(
         if let Some(audience) = params.audience {
             q.append_pair("audience", audience);
         }
+        for resource in params.resource {
+            q.append_pair("resource", resource);
+        }
     }
     Ok(url.to_string())
 }
@@ -344,6 +390,7 @@ pub async fn login(
     let code = loopback
         .wait_for_code(
             state.secret(),
+            params.expected_issuer,
             params.endpoint_name,
             params.timeout,
             params.abandon,
@@ -357,6 +404,7 @@ pub async fn login(
             code: &code,
             redirect_uri: &redirect_uri,
             code_verifier: verifier.secret(),
+            resource: params.resource,
         },
     )
     .await
@@ -405,6 +453,8 @@ mod tests {
             redirect_uri: "http://localhost:53593/callback",
             scopes: &scopes,
             audience: Some("https://flyte.example/api"),
+            resource: &[],
+            expected_issuer: None,
             timeout: Duration::from_secs(1),
             endpoint_name: "flyte.example",
             abandon: &CancelToken::new(),

@@ -28,6 +28,8 @@ pub enum Grant<'a> {
         scope: &'a str,
         /// `audience`, if any.
         audience: Option<&'a str>,
+        /// RFC 8707 `resource` indicators (none: omitted).
+        resource: &'a [String],
     },
     /// RFC 6749 §4.1.3 with PKCE (RFC 7636).
     AuthorizationCode {
@@ -39,6 +41,8 @@ pub enum Grant<'a> {
         redirect_uri: &'a str,
         /// The PKCE verifier.
         code_verifier: &'a str,
+        /// RFC 8707 `resource` indicators (none: omitted).
+        resource: &'a [String],
     },
     /// RFC 8628 §3.4.
     DeviceCode {
@@ -46,6 +50,11 @@ pub enum Grant<'a> {
         client_id: &'a str,
         /// The device code.
         device_code: &'a str,
+        /// The PKCE verifier of the device authorization request's `code_challenge` (an IdP
+        /// that requires PKCE for the client, e.g. Keycloak, checks it on every poll).
+        code_verifier: Option<&'a str>,
+        /// RFC 8707 `resource` indicators (none: omitted).
+        resource: &'a [String],
     },
     /// RFC 6749 §6.
     RefreshToken {
@@ -53,6 +62,8 @@ pub enum Grant<'a> {
         client_id: &'a str,
         /// The refresh token.
         refresh_token: &'a str,
+        /// RFC 8707 `resource` indicators (none: omitted).
+        resource: &'a [String],
     },
 }
 
@@ -77,9 +88,12 @@ impl Grant<'_> {
     }
 
     fn form(&self) -> Vec<(&str, &str)> {
-        match *self {
+        let (mut form, resource) = match *self {
             Grant::ClientCredentials {
-                scope, audience, ..
+                scope,
+                audience,
+                resource,
+                ..
             } => {
                 let mut form = vec![("grant_type", "client_credentials")];
                 if !scope.is_empty() {
@@ -88,37 +102,55 @@ impl Grant<'_> {
                 if let Some(audience) = audience {
                     form.push(("audience", audience));
                 }
-                form
+                (form, resource)
             }
             Grant::AuthorizationCode {
                 client_id,
                 code,
                 redirect_uri,
                 code_verifier,
-            } => vec![
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("redirect_uri", redirect_uri),
-                ("client_id", client_id),
-                ("code_verifier", code_verifier),
-            ],
+                resource,
+            } => (
+                vec![
+                    ("grant_type", "authorization_code"),
+                    ("code", code),
+                    ("redirect_uri", redirect_uri),
+                    ("client_id", client_id),
+                    ("code_verifier", code_verifier),
+                ],
+                resource,
+            ),
             Grant::DeviceCode {
                 client_id,
                 device_code,
-            } => vec![
-                ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
-                ("device_code", device_code),
-                ("client_id", client_id),
-            ],
+                code_verifier,
+                resource,
+            } => {
+                let mut form = vec![
+                    ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                    ("device_code", device_code),
+                    ("client_id", client_id),
+                ];
+                if let Some(verifier) = code_verifier {
+                    form.push(("code_verifier", verifier));
+                }
+                (form, resource)
+            }
             Grant::RefreshToken {
                 client_id,
                 refresh_token,
-            } => vec![
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refresh_token),
-                ("client_id", client_id),
-            ],
-        }
+                resource,
+            } => (
+                vec![
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh_token),
+                    ("client_id", client_id),
+                ],
+                resource,
+            ),
+        };
+        form.extend(resource.iter().map(|r| ("resource", r.as_str())));
+        form
     }
 }
 
@@ -210,6 +242,30 @@ pub async fn post_form<T: DeserializeOwned>(
     policy: Policy,
 ) -> Result<T> {
     let shown = redact_url(url);
+    let (status, body) = post_form_ok(http, url, form, basic_auth, what, policy).await?;
+    serde_json::from_slice(&body).map_err(|e| {
+        Error::new(
+            ErrorKind::Protocol,
+            format!(
+                "POST {shown}: the {what} answer (HTTP {status}) is not valid ({})",
+                serde_category(&e)
+            ),
+        )
+        .with_http_status(status.as_u16())
+    })
+}
+
+/// POST `form` (urlencoded) to `url` under `policy`; the status and body of a 2xx answer,
+/// else the error `error_response` makes of the answer.
+pub async fn post_form_ok(
+    http: &HttpClient,
+    url: &str,
+    form: &[(&str, &str)],
+    basic_auth: Option<(&str, &str)>,
+    what: &str,
+    policy: Policy,
+) -> Result<(http::StatusCode, Vec<u8>)> {
+    let shown = redact_url(url);
     let body = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(form.iter())
         .finish();
@@ -228,22 +284,26 @@ pub async fn post_form<T: DeserializeOwned>(
     let response = http.send_with(request, policy).await?;
     let status = response.status();
     let (parts, body) = response.into_parts();
-    let headers = parts.headers;
     if status.is_success() {
-        return serde_json::from_slice(&body).map_err(|e| {
-            Error::new(
-                ErrorKind::Protocol,
-                format!(
-                    "POST {shown}: the {what} answer (HTTP {status}) is not valid ({})",
-                    serde_category(&e)
-                ),
-            )
-            .with_http_status(status.as_u16())
-        });
+        return Ok((status, body));
     }
+    Err(error_response(&shown, what, status, &parts.headers, &body))
+}
+
+/// The error for a non-success answer to a POST of `what` to `shown` (a redacted URL): a
+/// redirect is a `Protocol` error (token requests never follow one), an OAuth2 error body an
+/// `Authentication` error carrying `error`, `error_description` and the status, anything else
+/// a `Protocol` error. The body itself is never in the message.
+pub(crate) fn error_response(
+    shown: &str,
+    what: &str,
+    status: http::StatusCode,
+    headers: &http::HeaderMap,
+    body: &[u8],
+) -> Error {
     if status.is_redirection() {
-        let to = response_location(&headers);
-        return Err(Error::new(
+        let to = response_location(headers);
+        return Error::new(
             ErrorKind::Protocol,
             format!(
                 "POST {shown}: the {what} was answered with a redirect ({status}{to}); token \
@@ -251,26 +311,26 @@ pub async fn post_form<T: DeserializeOwned>(
                  configure the final URL (tokenUrl) instead"
             ),
         )
-        .with_http_status(status.as_u16()));
+        .with_http_status(status.as_u16());
     }
-    match serde_json::from_slice::<ErrorBody>(&body) {
+    match serde_json::from_slice::<ErrorBody>(body) {
         Ok(err) => {
             let detail = match &err.error_description {
                 Some(d) => format!("{}: {d}", err.error),
                 None => err.error.clone(),
             };
-            Err(Error::new(
+            Error::new(
                 ErrorKind::Authentication,
                 format!("POST {shown}: the identity provider refused the {what} ({detail})"),
             )
             .with_http_status(status.as_u16())
-            .with_oauth_error(err.error, err.error_description))
+            .with_oauth_error(err.error, err.error_description)
         }
-        Err(_) => Err(Error::new(
+        Err(_) => Error::new(
             ErrorKind::Protocol,
             format!("POST {shown}: the {what} failed with HTTP {status} and no OAuth2 error body"),
         )
-        .with_http_status(status.as_u16())),
+        .with_http_status(status.as_u16()),
     }
 }
 

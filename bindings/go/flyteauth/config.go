@@ -64,6 +64,10 @@ type Config struct {
 	// UseAudienceFromAdmin uses the server's audience even when Audience is set. Default
 	// false.
 	UseAudienceFromAdmin bool `json:"useAudienceFromAdmin,omitempty"`
+	// Resource holds RFC 8707 resource indicators (absolute URIs), sent as "resource" on the
+	// authorization, device authorization and token requests alongside Audience, for IdPs
+	// that implement resource rather than audience (flyteauth extension). Default none.
+	Resource []string `json:"resource,omitempty"`
 	// TokenURL is the token endpoint; setting it skips the server's
 	// /.well-known/oauth-authorization-server. Default: discovered.
 	TokenURL string `json:"tokenUrl,omitempty"`

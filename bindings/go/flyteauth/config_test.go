@@ -98,6 +98,7 @@ func TestConfigEveryFieldIsAccepted(t *testing.T) {
 		Scopes:               []string{"all", "offline"},
 		Audience:             "https://flyte.example.com/api",
 		UseAudienceFromAdmin: true,
+		Resource:             []string{"https://flyte.example.com/api"},
 		TokenURL:             "https://idp.example.com/oauth2/token",
 		AuthorizationHeader:  "flyte-authorization",
 		Command:              []string{"echo", "tok"},

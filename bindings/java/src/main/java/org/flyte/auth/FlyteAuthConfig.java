@@ -400,6 +400,31 @@ public final class FlyteAuthConfig {
     }
 
     /**
+     * {@code resource}: RFC 8707 resource indicators (absolute URIs), sent on the authorization,
+     * device authorization and token requests alongside {@code audience} (flyteauth extension).
+     *
+     * @param resources the resource indicators
+     * @return this builder
+     */
+    public Builder resource(String... resources) {
+      if (resources == null) {
+        throw new NullPointerException("resource");
+      }
+      return resource(Arrays.asList(resources));
+    }
+
+    /**
+     * {@code resource}: RFC 8707 resource indicators (absolute URIs), sent on the authorization,
+     * device authorization and token requests alongside {@code audience} (flyteauth extension).
+     *
+     * @param resources the resource indicators
+     * @return this builder
+     */
+    public Builder resource(List<String> resources) {
+      return put("resource", list("resource", resources));
+    }
+
+    /**
      * {@code useAudienceFromAdmin}: use the server's audience even if {@code audience} is set.
      *
      * @param use whether to

@@ -83,6 +83,7 @@ class ConfigBuilderTest {
             .clientSecretEnvVar("FLYTEAUTH_TEST_UNSET")
             .scopes("all", "offline")
             .audience("https://flyte.example.com")
+            .resource("https://flyte.example.com/api")
             .useAudienceFromAdmin(true)
             .tokenUrl("https://idp.example.com/token")
             .authorizationHeader("flyte-authorization")
@@ -117,7 +118,8 @@ class ConfigBuilderTest {
     assertEquals("http://proxy.example.com:3128", json.get("httpProxyURL"));
     assertEquals(Boolean.FALSE, json.get("interactive"));
     assertEquals(3L, ((Number) json.get("maxRetries")).longValue());
-    assertEquals(22, json.size(), json.keySet().toString());
+    assertEquals(Arrays.asList("https://flyte.example.com/api"), json.get("resource"));
+    assertEquals(23, json.size(), json.keySet().toString());
     // The library knows every key (an unknown one would be a ConfigException naming it).
     Authenticator.create(config).close();
 
