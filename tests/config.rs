@@ -110,7 +110,7 @@ fn unknown_key_is_named() {
 fn wrong_type_is_named() {
     for (text, key) in [
         (r#"{"endpoint":"x.io","insecure":"yes"}"#, "insecure"),
-        (r#"{"endpoint":"x.io","scopes":"all"}"#, "scopes"),
+        (r#"{"endpoint":"x.io","scopes":7}"#, "scopes"),
         (r#"{"endpoint":"x.io","maxRetries":-1}"#, "maxRetries"),
         (
             r#"{"endpoint":"x.io","perRetryTimeout":15}"#,
@@ -352,7 +352,8 @@ fn env_beats_the_file() {
 
 #[test]
 fn env_bool_rule_is_flytekits() {
-    // flytekit test_env_var_bool_transformer: "FALSE" false, "1" true, "truee" true; "" keeps the file.
+    // flytekit test_env_var_bool_transformer: "FALSE" false, "1" true, "truee" true, "" false
+    // (a set variable hides the file, even when empty).
     let f = yaml_file("admin:\n  endpoint: x.io\n  insecure: true\n");
     for (value, expected) in [
         ("FALSE", false),
@@ -361,7 +362,7 @@ fn env_bool_rule_is_flytekits() {
         ("no", false),
         ("1", true),
         ("truee", true),
-        ("", true),
+        ("", false),
     ] {
         let cfg = Config::from_flyte_config_with_env(
             Some(f.path()),
@@ -407,12 +408,14 @@ fn lookup_order_flytectl_config_then_home() {
     )
     .unwrap();
     assert_eq!(cfg.endpoint.as_deref(), Some("flytectl.io"));
-    let e = Config::from_flyte_config_with_env(
+    // flytekit's get_config_file: a FLYTECTL_CONFIG naming a missing file is a warning, and the
+    // lookup goes on to the next place.
+    let cfg = Config::from_flyte_config_with_env(
         None,
         &env(&[("HOME", &home_s), ("FLYTECTL_CONFIG", "/nonexistent.yaml")]),
     )
-    .unwrap_err();
-    assert!(e.message().contains("FLYTECTL_CONFIG"), "{e}");
+    .unwrap();
+    assert_eq!(cfg.endpoint.as_deref(), Some("home.io"));
     // No file at all: environment only.
     let empty_home = tempfile::tempdir().unwrap();
     let cfg = Config::from_flyte_config_with_env(
@@ -480,4 +483,73 @@ fn explicit_missing_file_is_an_error() {
     .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Config);
     assert!(e.message().contains("/nonexistent/config.yaml"), "{e}");
+}
+
+// ---- issue 14 item 3: read config.yaml and the environment as flytekit does ----
+
+#[test]
+fn comma_strings_are_lists_like_flytekit() {
+    // flytekit's comma_list_transformer applies to YAML values too: `scopes: all,offline`.
+    let f = yaml_file(
+        "admin:\n  endpoint: x.io\n  authType: ExternalCommand\n  scopes: all,offline\n  command: aws,sso,get-token\n  proxyCommand: gcloud,auth,print-identity-token\n",
+    );
+    let cfg = Config::from_flyte_config_with_env(Some(f.path()), &env(&[])).unwrap();
+    assert_eq!(cfg.scopes, ["all", "offline"]);
+    assert_eq!(cfg.command, ["aws", "sso", "get-token"]);
+    assert_eq!(
+        cfg.proxy_command,
+        ["gcloud", "auth", "print-identity-token"]
+    );
+    // The same rule in JSON: a comma string for a list key.
+    let cfg = json(r#"{"endpoint":"x.io","scopes":"a,b","command":"echo,t"}"#).unwrap();
+    assert_eq!(cfg.scopes, ["a", "b"]);
+    assert_eq!(cfg.command, ["echo", "t"]);
+}
+
+#[test]
+fn yaml_string_booleans_follow_flytekits_rule() {
+    // flytekit passes YAML values through bool_transformer: "false"/"no"/"0"/"off" false.
+    for (text, expected) in [("\"false\"", false), ("\"no\"", false), ("\"true\"", true)] {
+        let f = yaml_file(&format!("admin:\n  endpoint: x.io\n  insecure: {text}\n"));
+        let cfg = Config::from_flyte_config_with_env(Some(f.path()), &env(&[])).unwrap();
+        assert_eq!(cfg.insecure, expected, "insecure: {text}");
+    }
+}
+
+#[test]
+fn empty_variables_hide_the_file_like_flytekit() {
+    // flytekit's ConfigEntry.read: a set variable wins even when empty; the empty value is then
+    // "absent" (the default) for strings and lists, and false for booleans.
+    let f = yaml_file(
+        "admin:\n  endpoint: file.io\n  insecure: true\n  insecureSkipVerify: true\n  authType: ExternalCommand\n  command: [echo, t]\n  clientId: file-id\n  audience: file-aud\n  scopes: [all]\n  caCertFilePath: /ca.pem\n  httpProxyURL: http://proxy:3128\n",
+    );
+    let cfg = Config::from_flyte_config_with_env(
+        Some(f.path()),
+        &env(&[
+            ("FLYTE_PLATFORM_INSECURE", ""),
+            ("FLYTE_PLATFORM_INSECURE_SKIP_VERIFY", ""),
+            ("FLYTE_CREDENTIALS_AUTH_MODE", ""),
+            ("FLYTE_CREDENTIALS_COMMAND", ""),
+            ("FLYTE_CREDENTIALS_CLIENT_ID", ""),
+            ("FLYTE_CREDENTIALS_AUDIENCE", ""),
+            ("FLYTE_CREDENTIALS_SCOPES", ""),
+            ("FLYTE_PLATFORM_CA_CERT_FILE_PATH", ""),
+            ("FLYTE_PLATFORM_HTTP_PROXY_URL", ""),
+        ]),
+    )
+    .unwrap();
+    assert!(!cfg.insecure);
+    assert!(!cfg.insecure_skip_verify);
+    assert_eq!(cfg.auth_type, AuthType::Pkce);
+    assert!(cfg.command.is_empty());
+    assert_eq!(cfg.client_id, None);
+    assert_eq!(cfg.audience, None);
+    assert!(cfg.scopes.is_empty());
+    assert_eq!(cfg.ca_cert_file_path, None);
+    assert_eq!(cfg.http_proxy_url, None);
+    // FLYTE_PLATFORM_URL='' hides the file's endpoint too (flytekit then uses its sandbox
+    // default localhost:30080; we never guess an endpoint: it is required).
+    let e = Config::from_flyte_config_with_env(Some(f.path()), &env(&[("FLYTE_PLATFORM_URL", "")]))
+        .unwrap_err();
+    assert!(e.message().starts_with("endpoint: required"), "{e}");
 }
