@@ -553,3 +553,149 @@ fn empty_variables_hide_the_file_like_flytekit() {
         .unwrap_err();
     assert!(e.message().starts_with("endpoint: required"), "{e}");
 }
+
+// ---- flytekit's INI files: ./flytekit.config and ~/.flyte/config ----
+
+/// A home directory holding `~/.flyte/<name>` with `text`.
+fn home_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir(home.path().join(".flyte")).unwrap();
+    for (name, text) in files {
+        std::fs::write(home.path().join(".flyte").join(name), text).unwrap();
+    }
+    home
+}
+
+const INI: &str = "[platform]\nurl = dns:///ini.io\ninsecure = True\nconsole_endpoint = https://console\n\n[credentials]\nclient_id = ini-id\nclient_secret = ini-secret\nauth_mode = basic\nscopes = all,offline\ncommand = aws,sso\n\n[sdk]\nworkflow_packages = a,b\n";
+
+#[test]
+fn home_ini_config_comes_before_config_yaml() {
+    // flytekit's get_config_file: ~/.flyte/config (INI) is read before ~/.flyte/config.yaml,
+    // and the YAML file is then not read at all.
+    let home = home_with(&[
+        ("config", INI),
+        ("config.yaml", "admin:\n  endpoint: yaml.io\n"),
+    ]);
+    let vars = env(&[("HOME", &home.path().display().to_string())]);
+    let cfg = Config::from_flyte_config_with_env(None, &vars).unwrap();
+    assert_eq!(cfg.endpoint.as_deref(), Some("ini.io"));
+    assert!(cfg.insecure);
+    assert_eq!(cfg.client_id.as_deref(), Some("ini-id"));
+    assert_eq!(cfg.client_secret.as_ref().unwrap().expose(), "ini-secret");
+    assert_eq!(cfg.auth_type, AuthType::ClientSecret);
+    assert_eq!(cfg.scopes, ["all", "offline"]);
+    assert_eq!(cfg.command, ["aws", "sso"]);
+    // The environment still wins over the INI file.
+    let mut vars = vars;
+    vars.insert("FLYTE_PLATFORM_INSECURE".into(), "0".into());
+    let cfg = Config::from_flyte_config_with_env(None, &vars).unwrap();
+    assert!(!cfg.insecure);
+}
+
+/// The environment plus a current directory, for `./flytekit.config`.
+struct InDir {
+    vars: BTreeMap<String, String>,
+    cwd: std::path::PathBuf,
+}
+
+impl flyteauth::config::Env for InDir {
+    fn var(&self, name: &str) -> Option<String> {
+        self.vars.get(name).cloned()
+    }
+    fn current_dir(&self) -> Option<std::path::PathBuf> {
+        Some(self.cwd.clone())
+    }
+}
+
+#[test]
+fn flytekit_config_in_the_current_directory_comes_first() {
+    let home = home_with(&[("config", "[platform]\nurl = home-ini.io\n")]);
+    let cwd = tempfile::tempdir().unwrap();
+    std::fs::write(cwd.path().join("flytekit.config"), INI).unwrap();
+    let mut here = InDir {
+        vars: env(&[("HOME", &home.path().display().to_string())]),
+        cwd: cwd.path().to_owned(),
+    };
+    let cfg = Config::from_flyte_config_with_env(None, &here).unwrap();
+    assert_eq!(cfg.endpoint.as_deref(), Some("ini.io"));
+    // FLYTECTL_CONFIG comes before it; relative to the current directory.
+    std::fs::write(cwd.path().join("ctl.yaml"), "admin:\n  endpoint: ctl.io\n").unwrap();
+    here.vars
+        .insert("FLYTECTL_CONFIG".into(), "ctl.yaml".into());
+    let cfg = Config::from_flyte_config_with_env(None, &here).unwrap();
+    assert_eq!(cfg.endpoint.as_deref(), Some("ctl.io"));
+    // pyflyte's override hides FLYTECTL_CONFIG, even when empty.
+    here.vars
+        .insert("_FLYTECTL_CONFIG_PYFLYTE_OVERRIDE".into(), String::new());
+    let cfg = Config::from_flyte_config_with_env(None, &here).unwrap();
+    assert_eq!(cfg.endpoint.as_deref(), Some("ini.io"));
+}
+
+#[test]
+fn ini_errors_name_the_key_and_the_file() {
+    let cwd = tempfile::tempdir().unwrap();
+    let here = |text: &str| {
+        std::fs::write(cwd.path().join("flytekit.config"), text).unwrap();
+        let e = Config::from_flyte_config_with_env(
+            None,
+            &InDir {
+                vars: env(&[]),
+                cwd: cwd.path().to_owned(),
+            },
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
+        e.message().to_owned()
+    };
+    // configparser's getboolean raises on "truee" (the environment rule would say true).
+    let msg = here("[platform]\nurl = x.io\ninsecure = truee\n");
+    assert!(
+        msg.contains("[platform] insecure") && msg.contains("flytekit.config:3"),
+        "{msg}"
+    );
+    let msg = here("[platform]\nurl x.io\n");
+    assert!(
+        msg.contains("not a valid INI file") && msg.contains("line 2"),
+        "{msg}"
+    );
+    let msg = here("[internal]\nx = 1\n");
+    assert!(msg.contains("[internal]"), "{msg}");
+}
+
+#[test]
+fn trace_points_at_ini_lines_and_lookup_warnings() {
+    use flyteauth::config::{FileFormat, FileOrigin, FlyteConfigSources, SettingSource};
+    let home = home_with(&[("config", INI)]);
+    let vars = env(&[
+        ("HOME", &home.path().display().to_string()),
+        ("FLYTECTL_CONFIG", "/nonexistent/flytectl.yaml"),
+        ("FLYTE_CREDENTIALS_CLIENT_ID", ""),
+    ]);
+    let sources = FlyteConfigSources::trace(None, &vars).unwrap();
+    let (file, origin) = sources.file.clone().unwrap();
+    assert_eq!(file, home.path().join(".flyte/config"));
+    assert_eq!(origin, FileOrigin::HomeIni);
+    assert_eq!(sources.format, Some(FileFormat::Ini));
+    assert!(
+        sources.warnings[0].contains("FLYTECTL_CONFIG")
+            && sources.warnings[0].contains("/nonexistent/flytectl.yaml"),
+        "{:?}",
+        sources.warnings
+    );
+    let get = |key: &str| sources.settings.iter().find(|s| s.key == key).unwrap();
+    assert_eq!(
+        get("endpoint").source,
+        SettingSource::File { line: Some(2) }
+    );
+    assert_eq!(get("endpoint").value, "dns:///ini.io");
+    assert_eq!(get("clientSecret").value, "(set)");
+    assert_eq!(
+        get("clientId").source,
+        SettingSource::Env {
+            var: "FLYTE_CREDENTIALS_CLIENT_ID",
+            overrides: Some(Some(7)),
+        }
+    );
+    assert_eq!(get("clientId").value, "\"\"");
+    assert_eq!(get("scopes").source, SettingSource::File { line: Some(10) });
+}
