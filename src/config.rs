@@ -440,9 +440,10 @@ impl Config {
         Self::from_value(Value::Object(object), "", env)
     }
 
-    /// Read Flyte's `config.yaml`: `path`, else `$FLYTECTL_CONFIG`, else
-    /// `~/.flyte/config.yaml`, else nothing; then apply the `FLYTE_*` environment
-    /// overrides, which win over the file as in flytekit.
+    /// Read a Flyte config file as flytekit's `PlatformConfig.auto()` does: `path`, else
+    /// `$FLYTECTL_CONFIG` (skipped with a warning when it names no file), `./flytekit.config`,
+    /// `~/.flyte/config` (INI), `~/.flyte/config.yaml`, else nothing; then apply the `FLYTE_*`
+    /// environment overrides, which win over the file even when empty, as in flytekit.
     pub fn from_flyte_config(path: Option<&Path>) -> Result<Config> {
         Self::from_flyte_config_with_env(path, &ProcessEnv)
     }
