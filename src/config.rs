@@ -1132,3 +1132,16 @@ fn check_endpoint(endpoint: &str) -> Result<()> {
         ))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_variable_is_flytekits_name_for_its_ini_key() {
+        for (var, (section, option), _, _) in ENV_OVERRIDES {
+            let expected = format!("FLYTE_{}_{}", section.to_uppercase(), option.to_uppercase());
+            assert_eq!(var, expected);
+        }
+    }
+}
