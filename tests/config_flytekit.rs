@@ -57,11 +57,11 @@ const fn differs(
 const HOME_YAML: &str = "home/.flyte/config.yaml";
 const HOME_INI: &str = "home/.flyte/config";
 const CWD_INI: &str = "cwd/flytekit.config";
-const SECRET: (&str, &str) = ("secret.txt", "s3cr3t-from-file\n");
+const SECRET: (&str, &str) = ("secret.txt", "cmp-file-secret-never-logged\n");
 
 const BASIC_YAML: &str =
     "admin:\n  endpoint: dns:///flyte.example.com\n  insecure: true\n  authType: Pkce\n  scopes:\n    - all\nlogger:\n  level: 5\n";
-const FULL_INI: &str = "[platform]\nurl = dns:///ini.example.com\ninsecure = True\nconsole_endpoint = https://console\n\n[credentials]\nclient_id = ini-id\nclient_secret = ini-secret\nauth_mode = basic\nscopes = all,offline\ncommand = aws,sso\n\n[sdk]\nworkflow_packages = a,b\n";
+const FULL_INI: &str = "[platform]\nurl = dns:///ini.example.com\ninsecure = True\nconsole_endpoint = https://console\n\n[credentials]\nclient_id = ini-id\nclient_secret = cmp-ini-secret-never-logged\nauth_mode = basic\nscopes = all,offline\ncommand = aws,sso\n\n[sdk]\nworkflow_packages = a,b\n";
 
 const CASES: &[Case] = &[
     // ---- config.yaml ----
@@ -122,7 +122,7 @@ const CASES: &[Case] = &[
             HOME_YAML,
             "admin:\n  endpoint: x.io\n  clientId: app\n  clientSecretEnvVar: MY_SECRET\n",
         )],
-        &[("MY_SECRET", "s3cr3t-from-var")],
+        &[("MY_SECRET", "cmp-var-secret-never-logged")],
     ),
     same(
         "yaml basic with FLYTE_CREDENTIALS_CLIENT_SECRET",
@@ -130,7 +130,7 @@ const CASES: &[Case] = &[
             HOME_YAML,
             "admin:\n  endpoint: x.io\n  authType: basic\n  clientId: app\n",
         )],
-        &[("FLYTE_CREDENTIALS_CLIENT_SECRET", "s3cr3t-env")],
+        &[("FLYTE_CREDENTIALS_CLIENT_SECRET", "cmp-env-secret-never-logged")],
     ),
     same(
         "yaml empty strings are unset",
@@ -246,7 +246,7 @@ const CASES: &[Case] = &[
         &[
             ("FLYTE_PLATFORM_URL", "dns:///env.io"),
             ("FLYTE_CREDENTIALS_CLIENT_ID", "env-id"),
-            ("FLYTE_CREDENTIALS_CLIENT_SECRET", "env-secret"),
+            ("FLYTE_CREDENTIALS_CLIENT_SECRET", "cmp-env-secret-never-logged"),
             ("FLYTE_CREDENTIALS_AUTH_MODE", "client_credentials"),
             ("FLYTE_CREDENTIALS_AUDIENCE", "https://aud"),
         ],
@@ -317,7 +317,7 @@ const CASES: &[Case] = &[
         &[
             ("FLYTE_PLATFORM_INSECURE", "0"),
             ("FLYTE_CREDENTIALS_SCOPES", "x"),
-            ("FLYTE_CREDENTIALS_CLIENT_SECRET", "env-secret"),
+            ("FLYTE_CREDENTIALS_CLIENT_SECRET", "cmp-env-secret-never-logged"),
         ],
     ),
     same(
@@ -337,7 +337,7 @@ const CASES: &[Case] = &[
             HOME_INI,
             "[platform]\nurl = x.io\n[credentials]\nclient_id = app\nclient_secret_env_var = MY_SECRET\n",
         )],
-        &[("MY_SECRET", "from-var")],
+        &[("MY_SECRET", "cmp-var-secret-never-logged")],
     ),
     same(
         "INI invalid boolean is an error",
