@@ -27,7 +27,7 @@ CFLAGS_DEMO := -std=c11 -O2 -Wall -Wextra -Werror -pedantic -I$(ROOT)/include
 SHELL       := /bin/bash
 SOMAJOR     := $(firstword $(subst ., ,$(VERSION)))
 
-.PHONY: pkgconfig build lib cli header check-header cbindgen fixture lint test test-suites test-rust test-cli-consumers test-under-load test-keyring test-c test-cpp test-go test-java test-pkgconfig test-readme \
+.PHONY: pkgconfig build lib cli header check-header cbindgen fixture lint test test-suites test-rust test-cli-consumers test-under-load test-keyring test-config-flytekit test-c test-cpp test-go test-java test-pkgconfig test-readme \
         demo bench install clean fuzz-smoke
 
 build: lib check-header $(RELEASE)/pkgconfig/flyteauth.pc
@@ -97,7 +97,7 @@ test:
 
 # test-platforms (mk/dist.mk): aarch64 under qemu, Windows under Wine, the macOS check; its
 # tools are checked first, so that a machine without them fails at once, not after 30 minutes.
-test-suites: cross-tools-check lint check-header go-prebuilt-check fixture test-rust test-cli-consumers test-under-load test-keyring test-c test-cpp test-pkgconfig test-go test-java test-readme fuzz-smoke test-platforms
+test-suites: cross-tools-check lint check-header go-prebuilt-check fixture test-rust test-cli-consumers test-under-load test-keyring test-config-flytekit test-c test-cpp test-pkgconfig test-go test-java test-readme fuzz-smoke test-platforms
 
 test-rust: fixture
 	$(CARGO) test --all-targets
@@ -134,6 +134,19 @@ test-keyring: fixture $(PYENV)/.installed-2
 	scripts/with-keyring env FLYTEAUTH_TEST_PYTHON=$(ROOT)/$(PYENV)/bin/python \
 	    BROWSER=$(ROOT)/scripts/headless-browser \
 	    $(CARGO) test --test keyring -- --ignored --test-threads 1
+
+# Config resolution against flytekit's own PlatformConfig.auto() (tests/config_flytekit.rs):
+# the same files and environment through both, in a venv with a pinned flytekit from PyPI.
+FLYTEKIT_VERSION := 1.16.31
+FLYTEKIT_VENV    := target/flytekit-venv
+$(FLYTEKIT_VENV)/.installed-$(FLYTEKIT_VERSION):
+	python3 -m venv $(FLYTEKIT_VENV)
+	$(FLYTEKIT_VENV)/bin/pip install --quiet --disable-pip-version-check flytekit==$(FLYTEKIT_VERSION)
+	touch $@
+
+test-config-flytekit: $(FLYTEKIT_VENV)/.installed-$(FLYTEKIT_VERSION)
+	FLYTEAUTH_TEST_FLYTEKIT_PYTHON=$(ROOT)/$(FLYTEKIT_VENV)/bin/python \
+	    $(CARGO) test --test config_flytekit -- --ignored --nocapture
 
 test-c: fixture
 	bash tests/c/run.sh

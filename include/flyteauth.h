@@ -271,8 +271,9 @@ flyteauth_status flyteauth_authenticator_new(const char *config_json, flyteauth_
  * Create an authenticator from Flyte's `config.yaml` (its `admin:` section) and the
  * `FLYTE_*` environment overrides, which win over the file as in flytekit.
  *
- * - `path`: the file; NULL means `$FLYTECTL_CONFIG`, else `~/.flyte/config.yaml`, else no
- *   file (environment only).
+ * - `path`: the file; NULL means flytekit's lookup: `$FLYTECTL_CONFIG` (skipped with a
+ *   warning when it names no file), `./flytekit.config`, `~/.flyte/config` (INI),
+ *   `~/.flyte/config.yaml`, else no file (environment only).
  * - `out`, `err`: as for `flyteauth_authenticator_new`.
  */
 flyteauth_status flyteauth_authenticator_from_flyte_config(const char *path, flyteauth_authenticator **out, flyteauth_error **err);

@@ -16,6 +16,8 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 
+mod ini;
+
 pub use crate::secret::Secret;
 
 /// The OAuth2 flow that produces the token. Parsed from `authType` with all eight of
@@ -294,51 +296,107 @@ enum EnvKind {
     List,
 }
 
-/// flytekit's environment overrides (`FLYTE_{SECTION}_{OPTION}`), mapped to our keys.
-const ENV_OVERRIDES: [(&str, &str, EnvKind); 14] = [
-    ("FLYTE_PLATFORM_URL", "endpoint", EnvKind::Str),
-    ("FLYTE_PLATFORM_INSECURE", "insecure", EnvKind::Bool),
+/// One setting flytekit reads: its variable `FLYTE_{SECTION}_{OPTION}`, its INI
+/// `[section] option`, our (config.yaml) key, and its kind.
+type Entry = (
+    &'static str,
+    (&'static str, &'static str),
+    &'static str,
+    EnvKind,
+);
+
+/// flytekit's settings (`flytekit/configuration/internal.py`, `Platform` and `Credentials`),
+/// mapped to our keys: the environment overrides, and the keys of the INI files.
+const ENV_OVERRIDES: [Entry; 14] = [
+    (
+        "FLYTE_PLATFORM_URL",
+        ("platform", "url"),
+        "endpoint",
+        EnvKind::Str,
+    ),
+    (
+        "FLYTE_PLATFORM_INSECURE",
+        ("platform", "insecure"),
+        "insecure",
+        EnvKind::Bool,
+    ),
     (
         "FLYTE_PLATFORM_INSECURE_SKIP_VERIFY",
+        ("platform", "insecure_skip_verify"),
         "insecureSkipVerify",
         EnvKind::Bool,
     ),
     (
         "FLYTE_PLATFORM_CA_CERT_FILE_PATH",
+        ("platform", "ca_cert_file_path"),
         "caCertFilePath",
         EnvKind::Str,
     ),
     (
         "FLYTE_PLATFORM_HTTP_PROXY_URL",
+        ("platform", "http_proxy_url"),
         "httpProxyURL",
         EnvKind::Str,
     ),
-    ("FLYTE_CREDENTIALS_CLIENT_ID", "clientId", EnvKind::Str),
+    (
+        "FLYTE_CREDENTIALS_CLIENT_ID",
+        ("credentials", "client_id"),
+        "clientId",
+        EnvKind::Str,
+    ),
     (
         "FLYTE_CREDENTIALS_CLIENT_SECRET",
+        ("credentials", "client_secret"),
         "clientSecret",
         EnvKind::Str,
     ),
     (
         "FLYTE_CREDENTIALS_CLIENT_SECRET_LOCATION",
+        ("credentials", "client_secret_location"),
         "clientSecretLocation",
         EnvKind::Str,
     ),
     (
         "FLYTE_CREDENTIALS_CLIENT_SECRET_ENV_VAR",
+        ("credentials", "client_secret_env_var"),
         "clientSecretEnvVar",
         EnvKind::Str,
     ),
-    ("FLYTE_CREDENTIALS_AUTH_MODE", "authType", EnvKind::Str),
-    ("FLYTE_CREDENTIALS_SCOPES", "scopes", EnvKind::List),
-    ("FLYTE_CREDENTIALS_AUDIENCE", "audience", EnvKind::Str),
-    ("FLYTE_CREDENTIALS_COMMAND", "command", EnvKind::List),
+    (
+        "FLYTE_CREDENTIALS_AUTH_MODE",
+        ("credentials", "auth_mode"),
+        "authType",
+        EnvKind::Str,
+    ),
+    (
+        "FLYTE_CREDENTIALS_SCOPES",
+        ("credentials", "scopes"),
+        "scopes",
+        EnvKind::List,
+    ),
+    (
+        "FLYTE_CREDENTIALS_AUDIENCE",
+        ("credentials", "audience"),
+        "audience",
+        EnvKind::Str,
+    ),
+    (
+        "FLYTE_CREDENTIALS_COMMAND",
+        ("credentials", "command"),
+        "command",
+        EnvKind::List,
+    ),
     (
         "FLYTE_CREDENTIALS_PROXY_COMMAND",
+        ("credentials", "proxy_command"),
         "proxyCommand",
         EnvKind::List,
     ),
 ];
+
+/// Keys of flytekit's INI `[platform]`/`[credentials]` sections that concern something other
+/// than authentication: accepted silently.
+const INI_IGNORED: [(&str, &str); 1] = [("platform", "console_endpoint")];
 
 /// flytekit's environment bool rule: true unless empty or one of false/0/off/no.
 fn env_bool(value: &str) -> bool {
@@ -352,6 +410,12 @@ fn env_bool(value: &str) -> bool {
 pub trait Env {
     /// The value of `name`, if set and valid UTF-8.
     fn var(&self, name: &str) -> Option<String>;
+
+    /// The current directory, where flytekit looks for `flytekit.config` and against which
+    /// relative paths in `$FLYTECTL_CONFIG` resolve. The process's by default.
+    fn current_dir(&self) -> Option<PathBuf> {
+        std::env::current_dir().ok()
+    }
 }
 
 /// The process environment.
@@ -382,15 +446,17 @@ impl Config {
     pub fn from_json_with_env(json: &str, env: &dyn Env) -> Result<Config> {
         let value: Value = serde_json::from_str(json)
             .map_err(|e| Error::config(format!("config is not valid JSON: {e}")))?;
-        if !value.is_object() {
+        let Value::Object(mut object) = value else {
             return Err(Error::config("config must be a JSON object"));
-        }
-        Self::from_value(value, "", env)
+        };
+        apply_flytekit_transforms(&mut object, false);
+        Self::from_value(Value::Object(object), "", env)
     }
 
-    /// Read Flyte's `config.yaml`: `path`, else `$FLYTECTL_CONFIG`, else
-    /// `~/.flyte/config.yaml`, else nothing; then apply the `FLYTE_*` environment
-    /// overrides, which win over the file as in flytekit.
+    /// Read a Flyte config file as flytekit's `PlatformConfig.auto()` does: `path`, else
+    /// `$FLYTECTL_CONFIG` (skipped with a warning when it names no file), `./flytekit.config`,
+    /// `~/.flyte/config` (INI), `~/.flyte/config.yaml`, else nothing; then apply the `FLYTE_*`
+    /// environment overrides, which win over the file even when empty, as in flytekit.
     pub fn from_flyte_config(path: Option<&Path>) -> Result<Config> {
         Self::from_flyte_config_with_env(path, &ProcessEnv)
     }
@@ -625,15 +691,50 @@ impl Config {
     }
 }
 
-/// Why a Flyte config file was read.
+/// Why a Flyte config file was read (flytekit's `get_config_file` order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileOrigin {
     /// Named by the caller (`--config`, `flyteauth_authenticator_from_flyte_config`'s path).
     Given,
+    /// Named by `$_FLYTECTL_CONFIG_PYFLYTE_OVERRIDE` (set by pyflyte for its child processes).
+    PyflyteOverrideVar,
     /// Named by `$FLYTECTL_CONFIG`.
     FlytectlConfigVar,
+    /// `./flytekit.config` in the current directory (INI).
+    CurrentDir,
+    /// `~/.flyte/config` (INI).
+    HomeIni,
     /// `~/.flyte/config.yaml`, the default place.
     Home,
+}
+
+/// How a Flyte config file is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    /// Flyte's `config.yaml`: the `admin:` section.
+    Yaml,
+    /// flytekit's legacy INI file: `[platform]` and `[credentials]`.
+    Ini,
+}
+
+impl FileFormat {
+    /// flytekit's rule: a name ending in `yaml` or `yml` is YAML, any other INI. A file whose
+    /// name says INI but whose first line is not a `[section]` header is read as YAML
+    /// (flytekit fails on it; flytectl reads it as YAML).
+    fn of(path: &Path, text: &str) -> FileFormat {
+        let name = path.to_string_lossy();
+        if name.ends_with("yaml") || name.ends_with("yml") {
+            return FileFormat::Yaml;
+        }
+        let first = text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with(';'));
+        match first {
+            Some(line) if !line.starts_with('[') => FileFormat::Yaml,
+            _ => FileFormat::Ini,
+        }
+    }
 }
 
 /// Where one `admin:` setting of a Flyte config came from.
@@ -644,7 +745,7 @@ pub enum SettingSource {
         /// The line of the key in the file.
         line: Option<usize>,
     },
-    /// A `FLYTE_*` environment variable, which wins over the file.
+    /// A `FLYTE_*` environment variable, which wins over the file (even when empty).
     Env {
         /// The variable.
         var: &'static str,
@@ -657,9 +758,10 @@ pub enum SettingSource {
 /// One setting of a Flyte config, as `flyteauth doctor` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Setting {
-    /// The `admin:` key, e.g. `clientId`.
+    /// The `admin:` key, e.g. `clientId` (an INI file's keys are shown by this name too).
     pub key: String,
-    /// Its value as text; a secret's value is never shown, only `(set)`.
+    /// Its value as text; a secret's value is never shown, only `(set)`; an empty variable
+    /// that unsets the key shows as `""`.
     pub value: String,
     /// Where it came from.
     pub source: SettingSource,
@@ -671,22 +773,34 @@ pub struct Setting {
 pub struct FlyteConfigSources {
     /// The file read, if any, and why it was that one.
     pub file: Option<(PathBuf, FileOrigin)>,
+    /// The format the file was read in.
+    pub format: Option<FileFormat>,
     /// Every setting: the file's in line order, then those only a variable set.
     pub settings: Vec<Setting>,
+    /// What was skipped on the way, as flytekit warns: a `$FLYTECTL_CONFIG` naming no file,
+    /// an INI key flytekit does not read.
+    pub warnings: Vec<String>,
+}
+
+/// A config file's settings under our keys, with the line of each.
+struct FileSettings {
+    admin: Map<String, Value>,
+    lines: BTreeMap<String, usize>,
+    format: Option<FileFormat>,
 }
 
 impl FlyteConfigSources {
-    /// Trace `path` (else `$FLYTECTL_CONFIG`, else `~/.flyte/config.yaml`) and the `FLYTE_*`
-    /// overrides, exactly as [`Config::from_flyte_config_with_env`] reads them.
+    /// Trace `path` (else flytekit's lookup: `$FLYTECTL_CONFIG`, `./flytekit.config`,
+    /// `~/.flyte/config`, `~/.flyte/config.yaml`) and the `FLYTE_*` overrides, exactly as
+    /// [`Config::from_flyte_config_with_env`] reads them.
     pub fn trace(path: Option<&Path>, env: &dyn Env) -> Result<FlyteConfigSources> {
-        let file = locate_config_file(path, env)?;
-        let (mut admin, lines) = match &file {
-            Some((path, _)) => {
-                let text = read_config_text(path)?;
-                (admin_section(&text, path)?, admin_key_lines(&text))
-            }
-            None => (Map::new(), BTreeMap::new()),
-        };
+        let mut warnings = Vec::new();
+        let file = locate_config_file(path, env, &mut warnings)?;
+        let FileSettings {
+            mut admin,
+            lines,
+            format,
+        } = read_file_settings(file.as_ref().map(|(p, _)| p.as_path()), &mut warnings)?;
         let line_of = |key: &str| lines.get(key).copied();
         let mut from_file: Vec<String> = admin.keys().cloned().collect();
         from_file.sort_by_key(|k| line_of(k).unwrap_or(usize::MAX));
@@ -694,6 +808,7 @@ impl FlyteConfigSources {
         let mut settings = Vec::with_capacity(admin.len());
         let mut push = |key: &str, source: SettingSource| {
             let value = match admin.get(key) {
+                Some(Value::Null) => "\"\"".to_owned(),
                 _ if key == "clientSecret" => "(set)".to_owned(),
                 Some(Value::String(s)) => s.clone(),
                 Some(v) => v.to_string(),
@@ -727,19 +842,48 @@ impl FlyteConfigSources {
                 },
             );
         }
-        Ok(FlyteConfigSources { file, settings })
+        Ok(FlyteConfigSources {
+            file,
+            format,
+            settings,
+            warnings,
+        })
     }
 }
 
-/// The `admin:` section of the Flyte config file to read, with the `FLYTE_*` overrides
-/// applied.
+/// The settings of the Flyte config file to read, under our keys, with the `FLYTE_*`
+/// overrides applied. Lookup warnings go to the log.
 fn read_flyte_config(path: Option<&Path>, env: &dyn Env) -> Result<Map<String, Value>> {
-    let mut admin = match locate_config_file(path, env)? {
-        Some((path, _)) => admin_section(&read_config_text(&path)?, &path)?,
-        None => Map::new(),
-    };
+    let mut warnings = Vec::new();
+    let file = locate_config_file(path, env, &mut warnings)?;
+    let mut admin =
+        read_file_settings(file.as_ref().map(|(p, _)| p.as_path()), &mut warnings)?.admin;
+    for warning in &warnings {
+        crate::logging::warning!("{warning}");
+    }
     apply_env_overrides(&mut admin, env);
     Ok(admin)
+}
+
+fn read_file_settings(file: Option<&Path>, warnings: &mut Vec<String>) -> Result<FileSettings> {
+    let Some(path) = file else {
+        return Ok(FileSettings {
+            admin: Map::new(),
+            lines: BTreeMap::new(),
+            format: None,
+        });
+    };
+    let text = read_config_text(path)?;
+    let format = FileFormat::of(path, &text);
+    let (admin, lines) = match format {
+        FileFormat::Yaml => (admin_section(&text, path)?, admin_key_lines(&text)),
+        FileFormat::Ini => ini_settings(&text, path, warnings)?,
+    };
+    Ok(FileSettings {
+        admin,
+        lines,
+        format: Some(format),
+    })
 }
 
 fn read_config_text(file: &Path) -> Result<String> {
@@ -747,31 +891,114 @@ fn read_config_text(file: &Path) -> Result<String> {
         .map_err(|e| Error::config(format!("cannot read Flyte config {}: {e}", file.display())))
 }
 
-/// `path`, else `$FLYTECTL_CONFIG`, else `~/.flyte/config.yaml` if it exists, else none. `~` is
-/// the home directory by the OS's rule ([`crate::platform::home_dir`]: `HOME`; on Windows
-/// `USERPROFILE`).
-fn locate_config_file(path: Option<&Path>, env: &dyn Env) -> Result<Option<(PathBuf, FileOrigin)>> {
+/// flytekit's legacy INI file, under our keys: `[platform]` and `[credentials]` as in
+/// [`ENV_OVERRIDES`]; booleans by configparser's `getboolean` (anything else is an error
+/// naming the key, as it is in flytekit); lists as comma strings; other sections ignored.
+fn ini_settings(
+    text: &str,
+    file: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<(Map<String, Value>, BTreeMap<String, usize>)> {
+    let ini = ini::Ini::parse(text)
+        .map_err(|e| Error::config(format!("{} is not a valid INI file: {e}", file.display())))?;
+    if ini.has_section("internal") {
+        return Err(Error::config(format!(
+            "{}: an [internal] section is not allowed (flytekit rejects it too)",
+            file.display()
+        )));
+    }
+    let mut admin = Map::new();
+    let mut lines = BTreeMap::new();
+    for (_, (section, option), key, kind) in ENV_OVERRIDES {
+        let Some((text, line)) = ini.get(section, option) else {
+            continue;
+        };
+        let value = match kind {
+            EnvKind::Bool => match ini::parse_bool(&text) {
+                Some(flag) => Value::Bool(flag),
+                None => {
+                    return Err(Error::config(format!(
+                        "[{section}] {option}: not a boolean (use true/false, yes/no, on/off \
+                         or 1/0) at {}:{line}",
+                        file.display()
+                    )))
+                }
+            },
+            EnvKind::List => comma_list(&text),
+            EnvKind::Str => Value::String(text),
+        };
+        admin.insert(key.to_owned(), value);
+        lines.insert(key.to_owned(), line);
+    }
+    for section in ["platform", "credentials"] {
+        for (option, value) in ini.options(section) {
+            let known = ENV_OVERRIDES
+                .iter()
+                .any(|(_, (s, o), _, _)| *s == section && *o == option)
+                || INI_IGNORED.contains(&(section, option));
+            if !known {
+                warnings.push(format!(
+                    "[{section}] {option} at {}:{} is not a setting flytekit reads; ignored",
+                    file.display(),
+                    value.line
+                ));
+            }
+        }
+    }
+    Ok((admin, lines))
+}
+
+/// flytekit's `get_config_file`: `path`, else the file named by
+/// `$_FLYTECTL_CONFIG_PYFLYTE_OVERRIDE` or else `$FLYTECTL_CONFIG` when it exists (a warning
+/// and the next place when it does not), else `./flytekit.config`, else `~/.flyte/config`, else
+/// `~/.flyte/config.yaml`, else none. `~` is the home directory by the OS's rule
+/// ([`crate::platform::home_dir`]: `HOME`; on Windows `USERPROFILE`).
+fn locate_config_file(
+    path: Option<&Path>,
+    env: &dyn Env,
+    warnings: &mut Vec<String>,
+) -> Result<Option<(PathBuf, FileOrigin)>> {
     if let Some(p) = path {
         return Ok(Some((p.to_path_buf(), FileOrigin::Given)));
     }
-    if let Some(p) = env.var("FLYTECTL_CONFIG").filter(|p| !p.is_empty()) {
-        let path = PathBuf::from(p);
-        if !path.is_file() {
-            return Err(Error::config(format!(
-                "FLYTECTL_CONFIG points to {}, which is not a readable file",
-                path.display()
-            )));
+    let cwd = env.current_dir().unwrap_or_default();
+    // pyflyte's override hides FLYTECTL_CONFIG whenever it is set, even empty.
+    let named = match env.var(PYFLYTE_OVERRIDE_VAR) {
+        Some(v) => Some((PYFLYTE_OVERRIDE_VAR, v, FileOrigin::PyflyteOverrideVar)),
+        None => env
+            .var(FLYTECTL_CONFIG_VAR)
+            .map(|v| (FLYTECTL_CONFIG_VAR, v, FileOrigin::FlytectlConfigVar)),
+    };
+    if let Some((var, value, origin)) = named.filter(|(_, v, _)| !v.is_empty()) {
+        let path = cwd.join(value);
+        if path.exists() {
+            return Ok(Some((path, origin)));
         }
-        return Ok(Some((path, FileOrigin::FlytectlConfigVar)));
+        warnings.push(format!(
+            "${var} names {}, which does not exist; ignored, as flytekit does",
+            path.display()
+        ));
+    }
+    let here = cwd.join("flytekit.config");
+    if !cwd.as_os_str().is_empty() && here.exists() {
+        return Ok(Some((here, FileOrigin::CurrentDir)));
     }
     if let Some(home) = crate::platform::home_dir(&|name| env.var(name)) {
-        let path = home.join(".flyte").join("config.yaml");
-        if path.is_file() {
-            return Ok(Some((path, FileOrigin::Home)));
+        let dir = home.join(".flyte");
+        if dir.join("config").exists() {
+            return Ok(Some((dir.join("config"), FileOrigin::HomeIni)));
+        }
+        if dir.join("config.yaml").exists() {
+            return Ok(Some((dir.join("config.yaml"), FileOrigin::Home)));
         }
     }
     Ok(None)
 }
+
+/// The variable naming the config file, as flytectl and flytekit read it.
+const FLYTECTL_CONFIG_VAR: &str = "FLYTECTL_CONFIG";
+/// pyflyte's own override of [`FLYTECTL_CONFIG_VAR`], for the processes it starts.
+const PYFLYTE_OVERRIDE_VAR: &str = "_FLYTECTL_CONFIG_PYFLYTE_OVERRIDE";
 
 /// The 1-based line of each key directly under the top-level `admin:` mapping, in block
 /// style (a flow-style `admin: {...}` has none). Only for pointing a person at a line: the
@@ -810,7 +1037,10 @@ fn admin_section(text: &str, file: &Path) -> Result<Map<String, Value>> {
         Value::Null => Ok(Map::new()),
         Value::Object(mut top) => match top.remove("admin") {
             None | Some(Value::Null) => Ok(Map::new()),
-            Some(Value::Object(admin)) => Ok(admin),
+            Some(Value::Object(mut admin)) => {
+                apply_flytekit_transforms(&mut admin, true);
+                Ok(admin)
+            }
             Some(_) => Err(Error::config(format!(
                 "admin: expected a mapping in {}",
                 file.display()
@@ -823,31 +1053,68 @@ fn admin_section(text: &str, file: &Path) -> Result<Map<String, Value>> {
     }
 }
 
-/// Apply flytekit's `FLYTE_*` overrides: a set, non-empty variable wins over the file.
-/// Returns the variables applied, with their keys.
+/// Apply flytekit's `FLYTE_*` overrides (its `ConfigEntry.read`): a set variable wins over
+/// the file even when empty. An empty string or list variable then means "unset" (flytekit's
+/// `set_if_exists` keeps the default), an empty boolean variable means false. Returns the
+/// variables applied, with their keys.
 fn apply_env_overrides(
     admin: &mut Map<String, Value>,
     env: &dyn Env,
 ) -> Vec<(&'static str, &'static str)> {
     let mut applied = Vec::new();
-    for (name, key, kind) in ENV_OVERRIDES {
-        let Some(value) = env.var(name).filter(|v| !v.is_empty()) else {
+    for (name, _, key, kind) in ENV_OVERRIDES {
+        let Some(value) = env.var(name) else {
             continue;
         };
         let json = match kind {
-            EnvKind::Str => Value::String(value),
             EnvKind::Bool => Value::Bool(env_bool(&value)),
-            EnvKind::List => Value::Array(
-                value
-                    .split(',')
-                    .map(|s| Value::String(s.to_owned()))
-                    .collect(),
-            ),
+            _ if value.is_empty() => Value::Null,
+            EnvKind::Str => Value::String(value),
+            EnvKind::List => comma_list(&value),
         };
         admin.insert(key.to_owned(), json);
         applied.push((name, key));
     }
     applied
+}
+
+/// flytekit's `comma_list_transformer`: `"a,b"` is `["a", "b"]` (items not trimmed); an
+/// empty string is no list at all.
+fn comma_list(value: &str) -> Value {
+    if value.is_empty() {
+        return Value::Null;
+    }
+    Value::Array(
+        value
+            .split(',')
+            .map(|s| Value::String(s.to_owned()))
+            .collect(),
+    )
+}
+
+/// The keys flytekit reads as lists (`scopes`, `command`, `proxyCommand`).
+const LIST_KEYS: [&str; 3] = ["scopes", "command", "proxyCommand"];
+/// The keys flytekit reads as booleans (`insecure`, `insecureSkipVerify`).
+const BOOL_KEYS: [&str; 2] = ["insecure", "insecureSkipVerify"];
+
+/// flytekit's value transforms on a file's values: a string for a list key is a comma list
+/// (in JSON too); with `bools`, a string for a boolean key follows the environment rule
+/// (config.yaml: `insecure: "false"`).
+fn apply_flytekit_transforms(admin: &mut Map<String, Value>, bools: bool) {
+    for key in LIST_KEYS {
+        if let Some(Value::String(text)) = admin.get(key) {
+            let list = comma_list(text);
+            admin.insert(key.to_owned(), list);
+        }
+    }
+    if bools {
+        for key in BOOL_KEYS {
+            if let Some(Value::String(text)) = admin.get(key) {
+                let flag = env_bool(text);
+                admin.insert(key.to_owned(), Value::Bool(flag));
+            }
+        }
+    }
 }
 
 fn check_command(key: &str, argv: Option<Vec<String>>) -> Result<Vec<String>> {
@@ -899,5 +1166,18 @@ fn check_endpoint(endpoint: &str) -> Result<()> {
         _ => Err(Error::config(format!(
             "endpoint: '{endpoint}' is not a host[:port] (e.g. \"dns:///flyte.example.com\")"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_variable_is_flytekits_name_for_its_ini_key() {
+        for (var, (section, option), _, _) in ENV_OVERRIDES {
+            let expected = format!("FLYTE_{}_{}", section.to_uppercase(), option.to_uppercase());
+            assert_eq!(var, expected);
+        }
     }
 }

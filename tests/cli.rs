@@ -261,6 +261,72 @@ fn token_prints_every_header_and_each_output_format_parses() {
     assert!(is_rfc3339_utc(&bazel["expires"]), "{}", bazel["expires"]);
 }
 
+/// `doctor` with flytekit's INI file: `./flytekit.config` is found in the current directory
+/// (after a `$FLYTECTL_CONFIG` that names no file, which is a note), read as INI, and each
+/// setting points at its INI line.
+#[test]
+fn doctor_traces_flytekit_config_in_the_current_directory() {
+    let idp = Idp::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    // Line 1 [platform], 2 url, 3 insecure, 4 [credentials], 5 auth_mode, 6 client_id,
+    // 7 client_secret_env_var.
+    let file = dir.path().join("flytekit.config");
+    std::fs::write(
+        &file,
+        format!(
+            "[platform]\nurl = dns:///{}\ninsecure = True\n[credentials]\nauth_mode = ClientSecret\nclient_id = {}\nclient_secret_env_var = TEST_CLI_SECRET\n",
+            idp.endpoint,
+            common::CLIENT_ID
+        ),
+    )
+    .unwrap();
+    let out = cli()
+        .arg("doctor")
+        .current_dir(dir.path())
+        .env("HOME", home.path())
+        .env("FLYTECTL_CONFIG", "/nonexistent/flytectl.yaml")
+        .env_remove("_FLYTECTL_CONFIG_PYFLYTE_OVERRIDE")
+        .env_remove("FLYTE_CREDENTIALS_CLIENT_ID")
+        .env_remove("FLYTE_CREDENTIALS_AUTH_MODE")
+        .env_remove("FLYTE_PLATFORM_URL")
+        .env("TEST_CLI_SECRET", common::CLIENT_SECRET)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains(common::CLIENT_SECRET), "{text}");
+    let file = file.display().to_string();
+    assert!(
+        text.contains(&format!(
+            "file: {file} (INI, flytekit's INI file in the current directory)"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("note: $FLYTECTL_CONFIG names /nonexistent/flytectl.yaml"),
+        "{text}"
+    );
+    let line_of = |key: &str| -> String {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(&format!("{key} ")))
+            .unwrap_or_else(|| panic!("no {key} line in:\n{text}"))
+            .to_owned()
+    };
+    assert!(
+        line_of("endpoint").ends_with(&format!("{file}:2")),
+        "{text}"
+    );
+    assert!(
+        line_of("authType").ends_with(&format!("{file}:5")),
+        "{text}"
+    );
+    assert!(
+        line_of("clientId").ends_with(&format!("{file}:6")),
+        "{text}"
+    );
+    assert!(out.status.success(), "{text}");
+}
+
 /// `doctor` says where each setting came from: a `FLYTE_*` variable that overrode the file is
 /// named, with the file line it won over; a failing check exits 1 and says what to change.
 #[test]

@@ -110,7 +110,7 @@ fn unknown_key_is_named() {
 fn wrong_type_is_named() {
     for (text, key) in [
         (r#"{"endpoint":"x.io","insecure":"yes"}"#, "insecure"),
-        (r#"{"endpoint":"x.io","scopes":"all"}"#, "scopes"),
+        (r#"{"endpoint":"x.io","scopes":7}"#, "scopes"),
         (r#"{"endpoint":"x.io","maxRetries":-1}"#, "maxRetries"),
         (
             r#"{"endpoint":"x.io","perRetryTimeout":15}"#,
@@ -352,7 +352,8 @@ fn env_beats_the_file() {
 
 #[test]
 fn env_bool_rule_is_flytekits() {
-    // flytekit test_env_var_bool_transformer: "FALSE" false, "1" true, "truee" true; "" keeps the file.
+    // flytekit test_env_var_bool_transformer: "FALSE" false, "1" true, "truee" true, "" false
+    // (a set variable hides the file, even when empty).
     let f = yaml_file("admin:\n  endpoint: x.io\n  insecure: true\n");
     for (value, expected) in [
         ("FALSE", false),
@@ -361,7 +362,7 @@ fn env_bool_rule_is_flytekits() {
         ("no", false),
         ("1", true),
         ("truee", true),
-        ("", true),
+        ("", false),
     ] {
         let cfg = Config::from_flyte_config_with_env(
             Some(f.path()),
@@ -407,12 +408,14 @@ fn lookup_order_flytectl_config_then_home() {
     )
     .unwrap();
     assert_eq!(cfg.endpoint.as_deref(), Some("flytectl.io"));
-    let e = Config::from_flyte_config_with_env(
+    // flytekit's get_config_file: a FLYTECTL_CONFIG naming a missing file is a warning, and the
+    // lookup goes on to the next place.
+    let cfg = Config::from_flyte_config_with_env(
         None,
         &env(&[("HOME", &home_s), ("FLYTECTL_CONFIG", "/nonexistent.yaml")]),
     )
-    .unwrap_err();
-    assert!(e.message().contains("FLYTECTL_CONFIG"), "{e}");
+    .unwrap();
+    assert_eq!(cfg.endpoint.as_deref(), Some("home.io"));
     // No file at all: environment only.
     let empty_home = tempfile::tempdir().unwrap();
     let cfg = Config::from_flyte_config_with_env(
@@ -503,4 +506,219 @@ fn resource_is_a_string_or_a_list_of_absolute_uris() {
         assert!(message.starts_with("resource:"), "{message}");
     }
     assert!(config_error(r#"{"endpoint":"flyte.example.com","resource":42}"#).contains("resource"));
+}
+
+// ---- issue 14 item 3: read config.yaml and the environment as flytekit does ----
+
+#[test]
+fn comma_strings_are_lists_like_flytekit() {
+    // flytekit's comma_list_transformer applies to YAML values too: `scopes: all,offline`.
+    let f = yaml_file(
+        "admin:\n  endpoint: x.io\n  authType: ExternalCommand\n  scopes: all,offline\n  command: aws,sso,get-token\n  proxyCommand: gcloud,auth,print-identity-token\n",
+    );
+    let cfg = Config::from_flyte_config_with_env(Some(f.path()), &env(&[])).unwrap();
+    assert_eq!(cfg.scopes, ["all", "offline"]);
+    assert_eq!(cfg.command, ["aws", "sso", "get-token"]);
+    assert_eq!(
+        cfg.proxy_command,
+        ["gcloud", "auth", "print-identity-token"]
+    );
+    // The same rule in JSON: a comma string for a list key.
+    let cfg = json(r#"{"endpoint":"x.io","scopes":"a,b","command":"echo,t"}"#).unwrap();
+    assert_eq!(cfg.scopes, ["a", "b"]);
+    assert_eq!(cfg.command, ["echo", "t"]);
+}
+
+#[test]
+fn yaml_string_booleans_follow_flytekits_rule() {
+    // flytekit passes YAML values through bool_transformer: "false"/"no"/"0"/"off" false.
+    for (text, expected) in [("\"false\"", false), ("\"no\"", false), ("\"true\"", true)] {
+        let f = yaml_file(&format!("admin:\n  endpoint: x.io\n  insecure: {text}\n"));
+        let cfg = Config::from_flyte_config_with_env(Some(f.path()), &env(&[])).unwrap();
+        assert_eq!(cfg.insecure, expected, "insecure: {text}");
+    }
+}
+
+#[test]
+fn empty_variables_hide_the_file_like_flytekit() {
+    // flytekit's ConfigEntry.read: a set variable wins even when empty; the empty value is then
+    // "absent" (the default) for strings and lists, and false for booleans.
+    let f = yaml_file(
+        "admin:\n  endpoint: file.io\n  insecure: true\n  insecureSkipVerify: true\n  authType: ExternalCommand\n  command: [echo, t]\n  clientId: file-id\n  audience: file-aud\n  scopes: [all]\n  caCertFilePath: /ca.pem\n  httpProxyURL: http://proxy:3128\n",
+    );
+    let cfg = Config::from_flyte_config_with_env(
+        Some(f.path()),
+        &env(&[
+            ("FLYTE_PLATFORM_INSECURE", ""),
+            ("FLYTE_PLATFORM_INSECURE_SKIP_VERIFY", ""),
+            ("FLYTE_CREDENTIALS_AUTH_MODE", ""),
+            ("FLYTE_CREDENTIALS_COMMAND", ""),
+            ("FLYTE_CREDENTIALS_CLIENT_ID", ""),
+            ("FLYTE_CREDENTIALS_AUDIENCE", ""),
+            ("FLYTE_CREDENTIALS_SCOPES", ""),
+            ("FLYTE_PLATFORM_CA_CERT_FILE_PATH", ""),
+            ("FLYTE_PLATFORM_HTTP_PROXY_URL", ""),
+        ]),
+    )
+    .unwrap();
+    assert!(!cfg.insecure);
+    assert!(!cfg.insecure_skip_verify);
+    assert_eq!(cfg.auth_type, AuthType::Pkce);
+    assert!(cfg.command.is_empty());
+    assert_eq!(cfg.client_id, None);
+    assert_eq!(cfg.audience, None);
+    assert!(cfg.scopes.is_empty());
+    assert_eq!(cfg.ca_cert_file_path, None);
+    assert_eq!(cfg.http_proxy_url, None);
+    // FLYTE_PLATFORM_URL='' hides the file's endpoint too (flytekit then uses its sandbox
+    // default localhost:30080; we never guess an endpoint: it is required).
+    let e = Config::from_flyte_config_with_env(Some(f.path()), &env(&[("FLYTE_PLATFORM_URL", "")]))
+        .unwrap_err();
+    assert!(e.message().starts_with("endpoint: required"), "{e}");
+}
+
+// ---- flytekit's INI files: ./flytekit.config and ~/.flyte/config ----
+
+/// A home directory holding `~/.flyte/<name>` with `text`.
+fn home_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir(home.path().join(".flyte")).unwrap();
+    for (name, text) in files {
+        std::fs::write(home.path().join(".flyte").join(name), text).unwrap();
+    }
+    home
+}
+
+const INI: &str = "[platform]\nurl = dns:///ini.io\ninsecure = True\nconsole_endpoint = https://console\n\n[credentials]\nclient_id = ini-id\nclient_secret = ini-secret\nauth_mode = basic\nscopes = all,offline\ncommand = aws,sso\n\n[sdk]\nworkflow_packages = a,b\n";
+
+#[test]
+fn home_ini_config_comes_before_config_yaml() {
+    // flytekit's get_config_file: ~/.flyte/config (INI) is read before ~/.flyte/config.yaml,
+    // and the YAML file is then not read at all.
+    let home = home_with(&[
+        ("config", INI),
+        ("config.yaml", "admin:\n  endpoint: yaml.io\n"),
+    ]);
+    let vars = env(&[("HOME", &home.path().display().to_string())]);
+    let cfg = Config::from_flyte_config_with_env(None, &vars).unwrap();
+    assert_eq!(cfg.endpoint.as_deref(), Some("ini.io"));
+    assert!(cfg.insecure);
+    assert_eq!(cfg.client_id.as_deref(), Some("ini-id"));
+    assert_eq!(cfg.client_secret.as_ref().unwrap().expose(), "ini-secret");
+    assert_eq!(cfg.auth_type, AuthType::ClientSecret);
+    assert_eq!(cfg.scopes, ["all", "offline"]);
+    assert_eq!(cfg.command, ["aws", "sso"]);
+    // The environment still wins over the INI file.
+    let mut vars = vars;
+    vars.insert("FLYTE_PLATFORM_INSECURE".into(), "0".into());
+    let cfg = Config::from_flyte_config_with_env(None, &vars).unwrap();
+    assert!(!cfg.insecure);
+}
+
+/// The environment plus a current directory, for `./flytekit.config`.
+struct InDir {
+    vars: BTreeMap<String, String>,
+    cwd: std::path::PathBuf,
+}
+
+impl flyteauth::config::Env for InDir {
+    fn var(&self, name: &str) -> Option<String> {
+        self.vars.get(name).cloned()
+    }
+    fn current_dir(&self) -> Option<std::path::PathBuf> {
+        Some(self.cwd.clone())
+    }
+}
+
+#[test]
+fn flytekit_config_in_the_current_directory_comes_first() {
+    let home = home_with(&[("config", "[platform]\nurl = home-ini.io\n")]);
+    let cwd = tempfile::tempdir().unwrap();
+    std::fs::write(cwd.path().join("flytekit.config"), INI).unwrap();
+    let mut here = InDir {
+        vars: env(&[("HOME", &home.path().display().to_string())]),
+        cwd: cwd.path().to_owned(),
+    };
+    let cfg = Config::from_flyte_config_with_env(None, &here).unwrap();
+    assert_eq!(cfg.endpoint.as_deref(), Some("ini.io"));
+    // FLYTECTL_CONFIG comes before it; relative to the current directory.
+    std::fs::write(cwd.path().join("ctl.yaml"), "admin:\n  endpoint: ctl.io\n").unwrap();
+    here.vars
+        .insert("FLYTECTL_CONFIG".into(), "ctl.yaml".into());
+    let cfg = Config::from_flyte_config_with_env(None, &here).unwrap();
+    assert_eq!(cfg.endpoint.as_deref(), Some("ctl.io"));
+    // pyflyte's override hides FLYTECTL_CONFIG, even when empty.
+    here.vars
+        .insert("_FLYTECTL_CONFIG_PYFLYTE_OVERRIDE".into(), String::new());
+    let cfg = Config::from_flyte_config_with_env(None, &here).unwrap();
+    assert_eq!(cfg.endpoint.as_deref(), Some("ini.io"));
+}
+
+#[test]
+fn ini_errors_name_the_key_and_the_file() {
+    let cwd = tempfile::tempdir().unwrap();
+    let here = |text: &str| {
+        std::fs::write(cwd.path().join("flytekit.config"), text).unwrap();
+        let e = Config::from_flyte_config_with_env(
+            None,
+            &InDir {
+                vars: env(&[]),
+                cwd: cwd.path().to_owned(),
+            },
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
+        e.message().to_owned()
+    };
+    // configparser's getboolean raises on "truee" (the environment rule would say true).
+    let msg = here("[platform]\nurl = x.io\ninsecure = truee\n");
+    assert!(
+        msg.contains("[platform] insecure") && msg.contains("flytekit.config:3"),
+        "{msg}"
+    );
+    let msg = here("[platform]\nurl x.io\n");
+    assert!(
+        msg.contains("not a valid INI file") && msg.contains("line 2"),
+        "{msg}"
+    );
+    let msg = here("[internal]\nx = 1\n");
+    assert!(msg.contains("[internal]"), "{msg}");
+}
+
+#[test]
+fn trace_points_at_ini_lines_and_lookup_warnings() {
+    use flyteauth::config::{FileFormat, FileOrigin, FlyteConfigSources, SettingSource};
+    let home = home_with(&[("config", INI)]);
+    let vars = env(&[
+        ("HOME", &home.path().display().to_string()),
+        ("FLYTECTL_CONFIG", "/nonexistent/flytectl.yaml"),
+        ("FLYTE_CREDENTIALS_CLIENT_ID", ""),
+    ]);
+    let sources = FlyteConfigSources::trace(None, &vars).unwrap();
+    let (file, origin) = sources.file.clone().unwrap();
+    assert_eq!(file, home.path().join(".flyte/config"));
+    assert_eq!(origin, FileOrigin::HomeIni);
+    assert_eq!(sources.format, Some(FileFormat::Ini));
+    assert!(
+        sources.warnings[0].contains("FLYTECTL_CONFIG")
+            && sources.warnings[0].contains("/nonexistent/flytectl.yaml"),
+        "{:?}",
+        sources.warnings
+    );
+    let get = |key: &str| sources.settings.iter().find(|s| s.key == key).unwrap();
+    assert_eq!(
+        get("endpoint").source,
+        SettingSource::File { line: Some(2) }
+    );
+    assert_eq!(get("endpoint").value, "dns:///ini.io");
+    assert_eq!(get("clientSecret").value, "(set)");
+    assert_eq!(
+        get("clientId").source,
+        SettingSource::Env {
+            var: "FLYTE_CREDENTIALS_CLIENT_ID",
+            overrides: Some(Some(7)),
+        }
+    );
+    assert_eq!(get("clientId").value, "\"\"");
+    assert_eq!(get("scopes").source, SettingSource::File { line: Some(10) });
 }

@@ -391,8 +391,9 @@ pub extern "C" fn flyteauth_authenticator_new(
 /// Create an authenticator from Flyte's `config.yaml` (its `admin:` section) and the
 /// `FLYTE_*` environment overrides, which win over the file as in flytekit.
 ///
-/// - `path`: the file; NULL means `$FLYTECTL_CONFIG`, else `~/.flyte/config.yaml`, else no
-///   file (environment only).
+/// - `path`: the file; NULL means flytekit's lookup: `$FLYTECTL_CONFIG` (skipped with a
+///   warning when it names no file), `./flytekit.config`, `~/.flyte/config` (INI),
+///   `~/.flyte/config.yaml`, else no file (environment only).
 /// - `out`, `err`: as for `flyteauth_authenticator_new`.
 #[no_mangle]
 pub extern "C" fn flyteauth_authenticator_from_flyte_config(

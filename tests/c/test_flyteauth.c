@@ -1392,13 +1392,22 @@ static void test_from_flyte_config(void) {
         free(value);
         flyteauth_authenticator_free(a);
     }
-    /* $FLYTECTL_CONFIG naming a missing file is a CONFIG error. */
+    /* $FLYTECTL_CONFIG naming a missing file is skipped with a warning, as in flytekit; with
+     * no other file (HOME pointed at an empty directory) the endpoint is missing. */
     CHECK(setenv("FLYTECTL_CONFIG", "/nonexistent/flyteauth/flytectl.yaml", 1) == 0);
+    char *saved_home = getenv("HOME") != NULL ? strdup(getenv("HOME")) : NULL;
+    CHECK(setenv("HOME", "/nonexistent/flyteauth-home", 1) == 0);
     a = SENTINEL_AUTH;
     err = NULL;
     CHECK_STATUS(flyteauth_authenticator_from_flyte_config(NULL, &a, &err), FLYTEAUTH_ERR_CONFIG);
     CHECK(a == NULL);
-    CHECK_CONTAINS(CHECK_ERROR(err, FLYTEAUTH_ERR_CONFIG), "FLYTECTL_CONFIG");
+    CHECK_CONTAINS(CHECK_ERROR(err, FLYTEAUTH_ERR_CONFIG), "endpoint");
+    if (saved_home != NULL) {
+        setenv("HOME", saved_home, 1);
+        free(saved_home);
+    } else {
+        unsetenv("HOME");
+    }
     flyteauth_error_free(err);
     unsetenv("FLYTECTL_CONFIG");
 

@@ -196,8 +196,9 @@ func New(configJSON string) (*Authenticator, error) {
 
 // FromFlyteConfig creates an Authenticator from the `admin:` section of Flyte's config.yaml
 // at path and the FLYTE_* environment overrides, which win over the file as in flytekit. An
-// empty path means $FLYTECTL_CONFIG, else ~/.flyte/config.yaml, else no file (environment
-// only). Errors are as for [New].
+// empty path means flytekit's lookup: $FLYTECTL_CONFIG (skipped with a warning when it names
+// no file), ./flytekit.config, ~/.flyte/config (INI), ~/.flyte/config.yaml, else no file
+// (environment only). Errors are as for [New].
 func FromFlyteConfig(path string) (*Authenticator, error) {
 	var cpath *C.char
 	if path != "" {

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use flyteauth::cache::KeyringCache;
-use flyteauth::config::{FileOrigin, FlyteConfigSources, ProcessEnv, SettingSource};
+use flyteauth::config::{FileFormat, FileOrigin, FlyteConfigSources, ProcessEnv, SettingSource};
 use flyteauth::discovery::{Discovery, OAuth2Metadata, OAUTH2_METADATA_PATH};
 use flyteauth::flows::command::ProxyToken;
 use flyteauth::http::HttpClient;
@@ -88,17 +88,30 @@ fn configuration(report: &mut Report, path: Option<&Path>) -> Option<Config> {
         Some((file, origin)) => {
             let why = match origin {
                 FileOrigin::Given => "--config",
+                FileOrigin::PyflyteOverrideVar => "$_FLYTECTL_CONFIG_PYFLYTE_OVERRIDE",
                 FileOrigin::FlytectlConfigVar => "$FLYTECTL_CONFIG",
+                FileOrigin::CurrentDir => "flytekit's INI file in the current directory",
+                FileOrigin::HomeIni => "flytekit's INI file in ~/.flyte",
                 FileOrigin::Home => "the default place",
             };
-            report.info(format!("file: {} ({why})", file.display()));
+            let format = match sources.format {
+                Some(FileFormat::Ini) => "INI",
+                _ => "YAML",
+            };
+            report.info(format!("file: {} ({format}, {why})", file.display()));
             file.display().to_string()
         }
         None => {
-            report.info("file: none ($FLYTECTL_CONFIG unset, no ~/.flyte/config.yaml)");
+            report.info(
+                "file: none ($FLYTECTL_CONFIG unset, no ./flytekit.config, ~/.flyte/config \
+                 or ~/.flyte/config.yaml)",
+            );
             String::new()
         }
     };
+    for warning in &sources.warnings {
+        report.info(format!("note: {warning}"));
+    }
     let at = |line: &Option<usize>| match line {
         Some(n) => format!("{file_name}:{n}"),
         None => file_name.clone(),

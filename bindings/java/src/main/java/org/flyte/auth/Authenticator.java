@@ -114,8 +114,9 @@ public final class Authenticator implements AutoCloseable {
    * Creates an authenticator from Flyte's {@code config.yaml} (its {@code admin:} section) and
    * the {@code FLYTE_*} environment overrides, which win over the file as in flytekit.
    *
-   * @param path the file; null means {@code $FLYTECTL_CONFIG}, else {@code
-   *     ~/.flyte/config.yaml}, else no file (environment only)
+   * @param path the file; null means flytekit's lookup: {@code $FLYTECTL_CONFIG} (skipped with
+   *     a warning when it names no file), {@code ./flytekit.config}, {@code ~/.flyte/config}
+   *     (INI), {@code ~/.flyte/config.yaml}, else no file (environment only)
    * @return a new authenticator; close it when done
    * @throws ConfigException if the file cannot be read or its configuration is wrong
    * @throws IllegalArgumentException if {@code path} is not on the default file system
