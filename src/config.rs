@@ -205,7 +205,8 @@ impl KeyringLayouts {
 /// Where interactive logins are kept (`tokenCache`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenCacheKind {
-    /// The OS keyring (Secret Service on Linux), in flytekit's layout.
+    /// The OS keyring (Secret Service on Linux), in flytekit's and flytectl's layouts (see
+    /// `keyringLayouts`).
     Keyring,
     /// This process's memory only.
     Memory,

@@ -157,7 +157,8 @@ type TokenCache string
 
 const (
 	// TokenCacheKeyring keeps tokens in the OS keyring (Secret Service on Linux), in
-	// flytekit's layout, so a login is shared with pyflyte and flytectl (the default).
+	// flytekit's and flytectl's layouts (see Config.KeyringLayouts), so a login is shared
+	// with pyflyte and flytectl (the default).
 	TokenCacheKeyring TokenCache = "keyring"
 	// TokenCacheMemory keeps tokens in this process only.
 	TokenCacheMemory TokenCache = "memory"
