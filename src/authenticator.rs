@@ -233,9 +233,9 @@ impl Authenticator {
         let discovery = Discovery::new(config.base_url());
         let interactive_flow = matches!(config.auth_type, AuthType::Pkce | AuthType::DeviceFlow);
         let cache = match (&config.endpoint, config.token_cache) {
-            (Some(endpoint), TokenCacheKind::Keyring) if interactive_flow => {
-                Some(Arc::new(KeyringCache::new(endpoint)))
-            }
+            (Some(endpoint), TokenCacheKind::Keyring) if interactive_flow => Some(Arc::new(
+                KeyringCache::with_layouts(endpoint, config.keyring_layouts),
+            )),
             _ => None,
         };
         let interactive = config.interactive;
@@ -651,30 +651,32 @@ impl Inner {
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         // The keyring may hold a newer login than ours (pyflyte, flytectl or another process
-        // of ours refreshed meanwhile, maybe rotating the refresh token): use its access token
-        // if it is another, valid one; else take its refresh token if it is another one.
+        // of ours refreshed meanwhile, maybe rotating the refresh token): both layouts are
+        // re-read; the newest login newer than ours is used as it is if its access token is
+        // valid, else its refresh token is the one to spend (ours may be spent already).
         let mut from_cache = None;
         if let (Some(cache), false) = (&self.cache, mode == Mode::Login) {
             let cache = Arc::clone(cache);
-            let cached = tokio::task::spawn_blocking(move || cache.load())
+            let ours = previous.clone();
+            let newest = tokio::task::spawn_blocking(move || cache.newest_other(ours.as_ref()))
                 .await
                 .ok()
                 .flatten();
-            if let Some(cached) = cached {
-                let ours = previous.as_ref();
-                let other_access = ours.is_none_or(|p| p.secret() != cached.secret());
-                let other_refresh = cached.refresh_token.is_some()
-                    && ours.is_none_or(|p| p.refresh_token != cached.refresh_token);
-                if other_access && cached_token_usable(&cached) {
-                    from_cache = Some(cached);
-                } else if other_refresh || ours.is_none() {
+            if let Some((layout, cached)) = newest {
+                if cached_token_usable(&cached) {
+                    from_cache = Some((layout, cached));
+                } else {
                     previous = Some(cached);
                 }
             }
         }
-        let from_flow = from_cache.is_none();
+        // Where the token came from: `Some(layout)` read from the keyring, `None` a flow.
+        let mut source = None;
         let token = match from_cache {
-            Some(token) => token,
+            Some((layout, token)) => {
+                source = Some(layout);
+                token
+            }
             None => {
                 match ctx
                     .fetch_token(previous.as_ref(), mode == Mode::Login)
@@ -692,11 +694,11 @@ impl Inner {
                 }
             }
         };
-        if from_flow {
-            if let Some(cache) = &self.cache {
-                let (cache, saved) = (Arc::clone(cache), token.clone());
-                let _ = tokio::task::spawn_blocking(move || cache.save(&saved)).await;
-            }
+        // A new login or refresh goes to every layout written; another tool's login read from
+        // one layout is copied to the other, so neither keeps a refresh token it spent.
+        if let Some(cache) = &self.cache {
+            let (cache, saved) = (Arc::clone(cache), token.clone());
+            let _ = tokio::task::spawn_blocking(move || cache.save_except(&saved, source)).await;
         }
         *self.last_token.lock().unwrap_or_else(|p| p.into_inner()) = Some(token.clone());
         let key = ctx.header_key().await?;

@@ -154,12 +154,65 @@ pub struct Config {
     /// tokens in the OS keyring, shared with pyflyte and flytectl; `memory` keeps them in
     /// this process only.
     pub token_cache: TokenCacheKind,
+    /// `keyringLayouts` (flyteauth extension): which keyring layouts a login or refresh is
+    /// written in, `["flytekit", "flytectl"]` by default (both are always read).
+    pub keyring_layouts: KeyringLayouts,
+}
+
+/// The keyring layouts written (`keyringLayouts`); both are always read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyringLayouts {
+    /// flytekit's (pyflyte's): service = the endpoint, users `access_token`,
+    /// `refresh_token`, `id_token`.
+    pub flytekit: bool,
+    /// flytectl's: service `flytectl`, user `dns:///<endpoint>:flytectl-user`, one JSON
+    /// `oauth2.Token`.
+    pub flytectl: bool,
+}
+
+impl Default for KeyringLayouts {
+    fn default() -> Self {
+        KeyringLayouts {
+            flytekit: true,
+            flytectl: true,
+        }
+    }
+}
+
+impl KeyringLayouts {
+    /// Parse the `keyringLayouts` list: each name once, `flytekit` or `flytectl`
+    /// (case-insensitive); an empty list writes nothing (read-only keyring use).
+    fn parse(names: &[String]) -> Result<Self> {
+        let mut layouts = KeyringLayouts {
+            flytekit: false,
+            flytectl: false,
+        };
+        for name in names {
+            let slot = match name.trim().to_ascii_lowercase().as_str() {
+                "flytekit" => &mut layouts.flytekit,
+                "flytectl" => &mut layouts.flytectl,
+                other => {
+                    return Err(Error::config(format!(
+                        "keyringLayouts: unknown layout '{other}'; use \"flytekit\" and/or \"flytectl\""
+                    )))
+                }
+            };
+            if std::mem::replace(slot, true) {
+                return Err(Error::config(format!(
+                    "keyringLayouts: '{}' is listed twice",
+                    name.trim()
+                )));
+            }
+        }
+        Ok(layouts)
+    }
 }
 
 /// Where interactive logins are kept (`tokenCache`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenCacheKind {
-    /// The OS keyring (Secret Service on Linux), in flytekit's layout.
+    /// The OS keyring (Secret Service on Linux), in flytekit's and flytectl's layouts (see
+    /// `keyringLayouts`).
     Keyring,
     /// This process's memory only.
     Memory,
@@ -197,6 +250,7 @@ struct RawConfig {
     command_timeout: Option<GoDuration>,
     interactive: Option<bool>,
     token_cache: Option<String>,
+    keyring_layouts: Option<Vec<String>>,
     // Keys of the Go client's `admin` section that concern its gRPC channel, not
     // authentication. Accepted so that an existing config.yaml loads, otherwise ignored.
     #[allow(dead_code)]
@@ -645,6 +699,10 @@ impl Config {
                         "tokenCache: unknown value '{other}'; use \"keyring\" or \"memory\""
                     )))
                 }
+            },
+            keyring_layouts: match &raw.keyring_layouts {
+                Some(names) => KeyringLayouts::parse(names)?,
+                None => KeyringLayouts::default(),
             },
         };
         config.check_endpoint_needed()?;

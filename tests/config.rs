@@ -722,3 +722,58 @@ fn trace_points_at_ini_lines_and_lookup_warnings() {
     assert_eq!(get("clientId").value, "\"\"");
     assert_eq!(get("scopes").source, SettingSource::File { line: Some(10) });
 }
+
+#[test]
+fn keyring_layouts_default_to_both_and_can_be_limited() {
+    use flyteauth::config::KeyringLayouts;
+    let base = r#"{"endpoint": "dns:///flyte.example.com", "authType": "DeviceFlow""#;
+    let both = KeyringLayouts {
+        flytekit: true,
+        flytectl: true,
+    };
+    assert_eq!(json(&format!("{base}}}")).unwrap().keyring_layouts, both);
+    assert_eq!(
+        json(&format!(
+            r#"{base}, "keyringLayouts": ["flytectl", "FlyteKit"]}}"#
+        ))
+        .unwrap()
+        .keyring_layouts,
+        both
+    );
+    assert_eq!(
+        json(&format!(r#"{base}, "keyringLayouts": ["flytekit"]}}"#))
+            .unwrap()
+            .keyring_layouts,
+        KeyringLayouts {
+            flytekit: true,
+            flytectl: false
+        }
+    );
+    assert_eq!(
+        json(&format!(r#"{base}, "keyringLayouts": []}}"#))
+            .unwrap()
+            .keyring_layouts,
+        KeyringLayouts {
+            flytekit: false,
+            flytectl: false
+        }
+    );
+    let e = config_error(&format!(r#"{base}, "keyringLayouts": ["pyflyte"]}}"#));
+    assert!(e.contains("keyringLayouts") && e.contains("pyflyte"), "{e}");
+    let e = config_error(&format!(
+        r#"{base}, "keyringLayouts": ["flytectl", "flytectl"]}}"#
+    ));
+    assert!(e.contains("twice"), "{e}");
+    // In config.yaml too.
+    let f = yaml_file(
+        "admin:\n  endpoint: dns:///flyte.example.com\n  authType: Pkce\n  keyringLayouts: [flytectl]\n",
+    );
+    let cfg = Config::from_flyte_config_with_env(Some(f.path()), &env(&[])).unwrap();
+    assert_eq!(
+        cfg.keyring_layouts,
+        KeyringLayouts {
+            flytekit: false,
+            flytectl: true
+        }
+    );
+}

@@ -327,6 +327,219 @@ async fn a_refused_refresh_token_does_not_purge_a_newer_login_from_another_proce
     assert_eq!(py_get(&service, "access_token"), "pyflyte-access");
 }
 
+fn py_delete(service: &str, user: &str) {
+    python(&format!(
+        "import keyring\ntry: keyring.delete_password({service:?}, {user:?})\nexcept keyring.errors.PasswordDeleteError: pass"
+    ));
+}
+
+/// flytectl's keyring user for `endpoint` (what flytectl writes: `Endpoint.String()`, i.e.
+/// the configured `dns:///host:port`, then `:flytectl-user`).
+fn flytectl_user(endpoint: &str) -> String {
+    format!("dns:///{endpoint}:flytectl-user")
+}
+
+/// flytectl's cached token, parsed (empty object when there is none).
+fn flytectl_item(endpoint: &str) -> serde_json::Value {
+    let raw = py_get("flytectl", &flytectl_user(endpoint));
+    if raw.is_empty() {
+        return json!({});
+    }
+    serde_json::from_str(&raw).expect("flytectl's item is JSON")
+}
+
+/// What flytectl's next command does with the refresh token it holds: a refresh grant at the
+/// IdP, as the public client. The HTTP status (200: the token was good; 400: spent/revoked).
+async fn replay_refresh(idp: &Idp, refresh_token: &str) -> u16 {
+    reqwest::Client::new()
+        .post(format!("{}/token", idp.url))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("client_id", "test-public"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// A device login whose tokens are moved out of flytekit's layout into flytectl's, with an
+/// access token already expired: as if flytectl had logged in an hour ago. Returns the
+/// refresh token flytectl holds.
+async fn flytectl_login_expired(idp: &Idp) -> String {
+    let (source, prompts) = authenticator(idp, "DeviceFlow", json!({}));
+    let header = device_login(idp, &source, &prompts).await;
+    drop(source);
+    let refresh = py_get(&idp.endpoint, "refresh_token");
+    assert!(!refresh.is_empty(), "the device login has a refresh token");
+    for user in ["access_token", "refresh_token", "id_token"] {
+        py_delete(&idp.endpoint, user);
+    }
+    let blob = json!({"access_token": header.strip_prefix("Bearer ").unwrap(),
+                      "token_type": "Bearer", "refresh_token": refresh,
+                      "expiry": "2001-01-01T00:00:00Z"});
+    py_set("flytectl", &flytectl_user(&idp.endpoint), &blob.to_string());
+    refresh
+}
+
+/// Issue 14, item 1 (the defect): flyteauth refreshed flytectl's login with flytectl's
+/// refresh token and wrote the rotated tokens only in flytekit's layout, so flytectl kept a
+/// spent refresh token; its next refresh replayed it and the IdP revoked the whole grant.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Secret Service and Python keyring: run by `make test`"]
+async fn a_flytectl_login_refreshed_by_flyteauth_leaves_flytectl_the_new_refresh_token() {
+    // oidc-provider rotates public clients' refresh tokens and revokes the grant on reuse.
+    let idp = Idp::start(&[]);
+    let spent = flytectl_login_expired(&idp).await;
+    let (auth, prompts) = authenticator(&idp, "DeviceFlow", json!({"interactive": false}));
+    let header = auth
+        .metadata()
+        .await
+        .unwrap()
+        .get("flyte-authorization")
+        .unwrap()
+        .to_owned();
+    assert!(prompts.none());
+    assert_eq!(grants(&idp, "refresh_token"), 1, "one refresh");
+    let item = flytectl_item(&idp.endpoint);
+    let held = item["refresh_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        held != spent,
+        "flytectl's item still holds the refresh token flyteauth spent (values not shown)"
+    );
+    assert!(
+        held == py_get(&idp.endpoint, "refresh_token"),
+        "flytectl's item holds the new refresh token"
+    );
+    assert!(
+        item["access_token"].as_str() == header.strip_prefix("Bearer "),
+        "flytectl's item holds the new access token"
+    );
+    // flytectl's next refresh works (a replayed token would revoke the grant).
+    assert_eq!(replay_refresh(&idp, &held).await, 200, "flytectl's refresh");
+}
+
+/// A refresh grant at the IdP as the public client (what flytectl does), the token response.
+async fn refresh_grant(idp: &Idp, refresh_token: &str) -> serde_json::Value {
+    let response = reqwest::Client::new()
+        .post(format!("{}/token", idp.url))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("client_id", "test-public"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "the refresh grant");
+    serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
+}
+
+/// Issue 14, item 1: a login made by flyteauth is flytectl's login too: its item holds the
+/// same tokens, as Go's `oauth2.Token` JSON, under the user flytectl writes.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Secret Service and Python keyring: run by `make test`"]
+async fn a_flyteauth_login_is_visible_in_flytectls_layout() {
+    let idp = Idp::start(&[]);
+    let (auth, prompts) = authenticator(&idp, "DeviceFlow", json!({}));
+    let header = device_login(&idp, &auth, &prompts).await;
+    let item = flytectl_item(&idp.endpoint);
+    assert!(
+        item["access_token"].as_str() == header.strip_prefix("Bearer "),
+        "flytectl's item holds our access token"
+    );
+    assert!(
+        item["refresh_token"].as_str() == Some(py_get(&idp.endpoint, "refresh_token").as_str()),
+        "and our refresh token"
+    );
+    assert_eq!(item["token_type"], "Bearer");
+    let expiry = item["expiry"].as_str().unwrap();
+    let expiry = chrono::DateTime::parse_from_rfc3339(expiry).expect("RFC 3339");
+    assert!(
+        std::time::SystemTime::from(expiry) > std::time::SystemTime::now(),
+        "a future expiry"
+    );
+    assert_eq!(
+        item.as_object().unwrap().len(),
+        4,
+        "oauth2.Token's fields only"
+    );
+    // Under `dns:///<endpoint>:flytectl-user` only (what flytectl writes).
+    assert_eq!(py_count("flytectl", &flytectl_user(&idp.endpoint)), 1);
+    assert_eq!(
+        py_count("flytectl", &format!("{}:flytectl-user", idp.endpoint)),
+        0
+    );
+    // A logout is shared too.
+    auth.logout().await;
+    assert_eq!(flytectl_item(&idp.endpoint), json!({}));
+}
+
+/// Issue 14, item 3: `keyringLayouts` limits the layouts written.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Secret Service and Python keyring: run by `make test`"]
+async fn keyring_layouts_limits_the_layouts_written() {
+    let idp = Idp::start(&[]);
+    let (auth, prompts) =
+        authenticator(&idp, "DeviceFlow", json!({"keyringLayouts": ["flytekit"]}));
+    device_login(&idp, &auth, &prompts).await;
+    assert_eq!(
+        flytectl_item(&idp.endpoint),
+        json!({}),
+        "flytectl's not written"
+    );
+    assert!(!py_get(&idp.endpoint, "access_token").is_empty());
+}
+
+/// Issue 14, item 2: before refreshing, both layouts are re-read; flytectl already rotated
+/// the tokens, so its login is used (and copied to flytekit's layout) instead of spending the
+/// refresh token flytectl already spent, which would revoke the grant.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Secret Service and Python keyring: run by `make test`"]
+async fn a_refresh_uses_the_login_flytectl_rotated_meanwhile() {
+    let idp = Idp::start(&[]);
+    let (auth, prompts) = authenticator(&idp, "DeviceFlow", json!({}));
+    device_login(&idp, &auth, &prompts).await;
+    auth.set_interactive(false);
+    // flytectl refreshes (rotating the refresh token) and stores its new tokens.
+    let spent = flytectl_item(&idp.endpoint)["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rotated = refresh_grant(&idp, &spent).await;
+    let (access, refresh) = (
+        rotated["access_token"].as_str().unwrap().to_owned(),
+        rotated["refresh_token"].as_str().unwrap().to_owned(),
+    );
+    assert!(refresh != spent, "the IdP rotates refresh tokens");
+    let expiry = chrono::DateTime::<chrono::Utc>::from(
+        std::time::SystemTime::now() + Duration::from_secs(rotated["expires_in"].as_u64().unwrap()),
+    );
+    let blob = json!({"access_token": access, "token_type": "Bearer", "refresh_token": refresh,
+                      "expiry": expiry.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)});
+    py_set("flytectl", &flytectl_user(&idp.endpoint), &blob.to_string());
+    assert_eq!(grants(&idp, "refresh_token"), 1);
+    // The server rejects our token: a forced refresh takes flytectl's login, no grant.
+    auth.refresh().await.unwrap();
+    let md = auth.metadata().await.unwrap();
+    assert!(
+        md.get("flyte-authorization") == Some(format!("Bearer {access}").as_str()),
+        "flytectl's new access token is used (values not shown)"
+    );
+    assert_eq!(grants(&idp, "refresh_token"), 1, "no refresh by flyteauth");
+    assert!(
+        py_get(&idp.endpoint, "refresh_token") == refresh,
+        "flytekit's layout holds flytectl's new refresh token"
+    );
+    // The grant is alive: flytectl's refresh token works.
+    assert_eq!(replay_refresh(&idp, &refresh).await, 200);
+}
+
 /// `flyteauth logout` in a new process: the login is only in the keyring, and logout revokes
 /// that refresh token at the IdP (RFC 7009) before the keyring entries go.
 #[tokio::test(flavor = "multi_thread")]

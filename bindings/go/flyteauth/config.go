@@ -109,6 +109,11 @@ type Config struct {
 	// TokenCache is where PKCE and device-flow tokens are kept (a flyteauth extension).
 	// Default [TokenCacheKeyring].
 	TokenCache TokenCache `json:"tokenCache,omitempty"`
+	// KeyringLayouts names the keyring layouts a login or refresh is written in (a flyteauth
+	// extension; both are always read). nil means both, [KeyringLayoutFlytekit] and
+	// [KeyringLayoutFlytectl], so a login is shared with pyflyte and flytectl and a rotated
+	// refresh token never stays behind, spent, in the other tool's item.
+	KeyringLayouts []KeyringLayout `json:"keyringLayouts,omitempty"`
 }
 
 // PkceConfig is Config.PkceConfig, the "pkceConfig" object: the browser login.
@@ -156,10 +161,23 @@ type TokenCache string
 
 const (
 	// TokenCacheKeyring keeps tokens in the OS keyring (Secret Service on Linux), in
-	// flytekit's layout, so a login is shared with pyflyte and flytectl (the default).
+	// flytekit's and flytectl's layouts (see Config.KeyringLayouts), so a login is shared
+	// with pyflyte and flytectl (the default).
 	TokenCacheKeyring TokenCache = "keyring"
 	// TokenCacheMemory keeps tokens in this process only.
 	TokenCacheMemory TokenCache = "memory"
+)
+
+// KeyringLayout is an element of Config.KeyringLayouts: one tool's keyring layout.
+type KeyringLayout string
+
+const (
+	// KeyringLayoutFlytekit is pyflyte's layout: service = the endpoint, users
+	// access_token, refresh_token, id_token.
+	KeyringLayoutFlytekit KeyringLayout = "flytekit"
+	// KeyringLayoutFlytectl is flytectl's layout: service flytectl, user
+	// "dns:///<endpoint>:flytectl-user", one JSON oauth2.Token.
+	KeyringLayoutFlytectl KeyringLayout = "flytectl"
 )
 
 // Duration is a [time.Duration] encoded in JSON as Go writes it ("15s", "2m0s", "1h30m0s"),

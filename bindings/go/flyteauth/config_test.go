@@ -120,6 +120,7 @@ func TestConfigEveryFieldIsAccepted(t *testing.T) {
 		CommandTimeout:     flyteauth.Duration(20 * time.Second),
 		Interactive:        &interactive,
 		TokenCache:         flyteauth.TokenCacheMemory,
+		KeyringLayouts:     []flyteauth.KeyringLayout{flyteauth.KeyringLayoutFlytekit, flyteauth.KeyringLayoutFlytectl},
 	}
 	// A field added to Config must be set here, or this test proves nothing about it.
 	if zero := zeroFields(reflect.ValueOf(cfg), ""); len(zero) > 0 {

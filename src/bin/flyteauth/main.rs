@@ -194,7 +194,7 @@ fn status(config: &Config) {
         println!("login:      tokenCache is \"memory\": nothing is cached between processes");
         return;
     }
-    let cache = KeyringCache::new(endpoint);
+    let cache = KeyringCache::with_layouts(endpoint, config.keyring_layouts);
     println!("keyring:    service \"{}\"", cache.service());
     match cache.load() {
         None => println!("login:      none cached (run `flyteauth login`)"),

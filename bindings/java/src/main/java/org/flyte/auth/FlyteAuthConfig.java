@@ -61,6 +61,32 @@ public final class FlyteAuthConfig {
     }
   }
 
+  /**
+   * The {@code keyringLayouts} elements: the keyring layouts a login or refresh is written in
+   * (both are always read).
+   */
+  public enum KeyringLayout {
+    /** pyflyte's: service = the endpoint, users access_token, refresh_token, id_token. */
+    FLYTEKIT("flytekit"),
+    /** flytectl's: service flytectl, user {@code dns:///<endpoint>:flytectl-user}, one JSON. */
+    FLYTECTL("flytectl");
+
+    private final String value;
+
+    KeyringLayout(String value) {
+      this.value = value;
+    }
+
+    /**
+     * The value written to the configuration, e.g. {@code "flytectl"}.
+     *
+     * @return the value
+     */
+    public String value() {
+      return value;
+    }
+  }
+
   /** The {@code tokenCache} values: where interactive logins (PKCE, device flow) are kept. */
   public enum TokenCache {
     /** The OS keyring, shared with pyflyte and flytectl (the default). */
@@ -644,6 +670,27 @@ public final class FlyteAuthConfig {
         throw new NullPointerException("tokenCache");
       }
       return put("tokenCache", cache.value());
+    }
+
+    /**
+     * {@code keyringLayouts}: the keyring layouts a login or refresh is written in; not set
+     * means both (pyflyte's and flytectl's), none means none (the keyring is only read).
+     *
+     * @param layouts the layouts
+     * @return this builder
+     */
+    public Builder keyringLayouts(KeyringLayout... layouts) {
+      if (layouts == null) {
+        throw new NullPointerException("keyringLayouts");
+      }
+      List<String> names = new ArrayList<>();
+      for (KeyringLayout layout : layouts) {
+        if (layout == null) {
+          throw new NullPointerException("keyringLayouts element");
+        }
+        names.add(layout.value());
+      }
+      return put("keyringLayouts", Collections.unmodifiableList(names));
     }
 
     /**

@@ -101,6 +101,7 @@ class ConfigBuilderTest {
             .commandTimeout(Duration.ofSeconds(60))
             .interactive(false)
             .tokenCache(FlyteAuthConfig.TokenCache.MEMORY)
+            .keyringLayouts(FlyteAuthConfig.KeyringLayout.FLYTECTL)
             .build();
     Map<String, Object> json = Json.object(config.toJson());
     Map<String, Object> pkce = new LinkedHashMap<>();
@@ -115,11 +116,12 @@ class ConfigBuilderTest {
     assertEquals(Arrays.asList("all", "offline"), json.get("scopes"));
     assertEquals("Pkce", json.get("authType"));
     assertEquals("memory", json.get("tokenCache"));
+    assertEquals(Arrays.asList("flytectl"), json.get("keyringLayouts"));
     assertEquals("http://proxy.example.com:3128", json.get("httpProxyURL"));
     assertEquals(Boolean.FALSE, json.get("interactive"));
     assertEquals(3L, ((Number) json.get("maxRetries")).longValue());
     assertEquals(Arrays.asList("https://flyte.example.com/api"), json.get("resource"));
-    assertEquals(23, json.size(), json.keySet().toString());
+    assertEquals(24, json.size(), json.keySet().toString());
     // The library knows every key (an unknown one would be a ConfigException naming it).
     Authenticator.create(config).close();
 
