@@ -389,6 +389,18 @@ flyteauth_status flyteauth_authenticator_invalidate(flyteauth_authenticator *a, 
 flyteauth_status flyteauth_authenticator_invalidate_ex(flyteauth_authenticator *a, const char *rejected_value, uint64_t timeout_ms, const flyteauth_cancel *cancel, flyteauth_error **err);
 
 /**
+ * Log out: forget the tokens in memory and in the keyring (both layouts written), and revoke
+ * the refresh token at the IdP (RFC 7009) when its metadata advertises a
+ * `revocation_endpoint`. The next call that needs a token logs in again (or fails with
+ * `FLYTEAUTH_ERR_LOGIN_REQUIRED` when not interactive). The login is forgotten even when
+ * the revocation fails, which is a warning (log callback), never an error; each revocation
+ * waits at most 10 s. Blocks; safe from any thread.
+ *
+ * - `err`: as for `flyteauth_authenticator_new`.
+ */
+flyteauth_status flyteauth_authenticator_logout(flyteauth_authenticator *a, flyteauth_error **err);
+
+/**
  * A new cancellation signal, not cancelled. Release it with `flyteauth_cancel_free`.
  */
 flyteauth_cancel *flyteauth_cancel_new(void);

@@ -425,6 +425,14 @@ class Authenticator {
                       err);
     }
 
+    /// Forget the login in memory and in the keyring, and revoke the refresh token at the IdP
+    /// when it has a revocation endpoint (flyteauth_authenticator_logout). Blocks at most
+    /// about 10 s per revocation; a failed revocation is a warning, not an exception.
+    void logout() const {
+        flyteauth_error *err = nullptr;
+        detail::check(flyteauth_authenticator_logout(a_, &err), err);
+    }
+
     /// The server rejected the header value `rejected_value`: refresh only if it is still
     /// the current one (flyteauth_authenticator_invalidate).
     void invalidate(const std::string &rejected_value) const {

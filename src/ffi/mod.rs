@@ -616,6 +616,22 @@ pub extern "C" fn flyteauth_authenticator_invalidate_ex(
     status_boundary(err, || invalidate(a, rejected_value, timeout_ms, cancel))
 }
 
+/// Log out: forget the tokens in memory and in the keyring (both layouts written), and revoke
+/// the refresh token at the IdP (RFC 7009) when its metadata advertises a
+/// `revocation_endpoint`. The next call that needs a token logs in again (or fails with
+/// `FLYTEAUTH_ERR_LOGIN_REQUIRED` when not interactive). The login is forgotten even when
+/// the revocation fails, which is a warning (log callback), never an error; each revocation
+/// waits at most 10 s. Blocks; safe from any thread.
+///
+/// - `err`: as for `flyteauth_authenticator_new`.
+#[no_mangle]
+pub extern "C" fn flyteauth_authenticator_logout(
+    a: *mut flyteauth_authenticator,
+    err: *mut *mut flyteauth_error,
+) -> flyteauth_status {
+    status_boundary(err, || authenticator(a)?.logout_blocking())
+}
+
 /// A new cancellation signal, not cancelled. Release it with `flyteauth_cancel_free`.
 #[no_mangle]
 pub extern "C" fn flyteauth_cancel_new() -> *mut flyteauth_cancel {

@@ -517,6 +517,22 @@ static void test_happy_path(void) {
                  FLYTEAUTH_OK);
     CHECK_INT_EQ(fixture_token_requests() - t0, 5);
 
+    /* Logout forgets the token: the non-blocking form has none, and the next fetch gets a
+     * new one with one token request. A value fetched before stays readable. */
+    char *before_logout = MUST_FETCH_VALUE(a, NULL);
+    err = SENTINEL_ERR;
+    CHECK_STATUS(flyteauth_authenticator_logout(a, &err), FLYTEAUTH_OK);
+    CHECK(err == NULL);
+    md = SENTINEL_MD;
+    CHECK_INT_EQ(flyteauth_authenticator_try_fetch_metadata(a, &md), 0);
+    CHECK(md == NULL);
+    CHECK_INT_EQ(fixture_token_requests() - t0, 5);
+    char *after_logout = MUST_FETCH_VALUE(a, NULL);
+    CHECK(after_logout != NULL && before_logout != NULL && strcmp(after_logout, before_logout) != 0);
+    CHECK_INT_EQ(fixture_token_requests() - t0, 6);
+    free(before_logout);
+    free(after_logout);
+
     /* Metadata stays valid after the authenticator is freed (from either fetch). */
     md = NULL;
     CHECK_STATUS(flyteauth_authenticator_fetch_metadata(a, &md, NULL), FLYTEAUTH_OK);
@@ -1518,6 +1534,10 @@ static void test_null_arguments(void) {
     CHECK_STATUS(flyteauth_authenticator_refresh(NULL, NULL), FLYTEAUTH_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(flyteauth_authenticator_refresh_ex(NULL, 0, NULL, NULL),
                  FLYTEAUTH_ERR_INVALID_ARGUMENT);
+
+    /* logout */
+    CHECK_INVALID_ARGUMENT(flyteauth_authenticator_logout(NULL, &err), err, "`a`");
+    CHECK_STATUS(flyteauth_authenticator_logout(NULL, NULL), FLYTEAUTH_ERR_INVALID_ARGUMENT);
 
     /* invalidate / invalidate_timeout */
     CHECK_INVALID_ARGUMENT(flyteauth_authenticator_invalidate(NULL, "Bearer x", &err), err,

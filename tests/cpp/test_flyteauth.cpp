@@ -85,6 +85,13 @@ void test_refresh_and_invalidate() {
     auth.refresh(10s);
     CHECK_EQ(test::fixture_token_requests(), before + 3);
     CHECK(std::string(auth.fetch_metadata()[0].value) != second);
+
+    // logout() forgets the token: nothing current, and the next fetch is a new token.
+    std::string third(auth.fetch_metadata()[0].value);
+    auth.logout();
+    CHECK(!auth.try_fetch_metadata().has_value());
+    CHECK(std::string(auth.fetch_metadata()[0].value) != third);
+    CHECK_EQ(test::fixture_token_requests(), before + 4);
 }
 
 void test_error_bad_config() {

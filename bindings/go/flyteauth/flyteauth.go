@@ -465,6 +465,30 @@ func (a *Authenticator) SetInteractive(interactive bool) error {
 	return nil
 }
 
+// Logout forgets the login in memory and in the keyring, and revokes the refresh token at
+// the identity provider (RFC 7009) when its metadata advertises a revocation endpoint. The
+// next call that needs a token logs in again, or fails with [ErrLoginRequired] when not
+// interactive. A failed revocation is a warning (see [SetLogger]), never an error; it waits
+// at most about 10 s per refresh token. Metadata already returned stays readable but is no
+// longer current.
+func (a *Authenticator) Logout() error {
+	defer runtime.KeepAlive(a)
+	h := a.h
+	if h == nil {
+		return closedError()
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if h.ptr == nil {
+		return closedError()
+	}
+	var cerr *C.flyteauth_error
+	if st := C.flyteauth_authenticator_logout(h.ptr, &cerr); st != C.FLYTEAUTH_OK {
+		return errorFromC(st, cerr)
+	}
+	return nil
+}
+
 // blockingCall is one of the library's *_ex calls, with the authenticator, the time bound in
 // milliseconds (0: none), the cancel signal and the error out-parameter filled in.
 type blockingCall func(a *C.flyteauth_authenticator, timeoutMS C.uint64_t, cancel *C.flyteauth_cancel, err **C.flyteauth_error) C.flyteauth_status

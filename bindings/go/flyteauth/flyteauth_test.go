@@ -298,6 +298,18 @@ func TestRefreshAndInvalidate(t *testing.T) {
 		t.Errorf("16 concurrent Invalidate calls of one value: want 1 token request, got %d", n-2)
 	}
 
+	// Logout forgets the token: the next Metadata is a new token, from one more request.
+	third := authValue(t, mustMetadata(t, a))
+	if err := a.Logout(); err != nil {
+		t.Fatal(err)
+	}
+	if got := authValue(t, mustMetadata(t, a)); got == third {
+		t.Error("Metadata after Logout returned the token from before it")
+	}
+	if n := idp.Stats(t).ClientCredentials(); n != 4 {
+		t.Errorf("Metadata after Logout: want 1 more token request, got %d", n-3)
+	}
+
 	// A value with a NUL byte cannot be current.
 	if err := a.Invalidate(ctx, "Bearer \x00"); err != nil {
 		t.Errorf("Invalidate with a NUL byte: %v", err)
@@ -457,6 +469,9 @@ func TestCloseTwiceAndUseAfterClose(t *testing.T) {
 	}
 	if err := a.Invalidate(ctx, "Bearer tok"); !errors.Is(err, flyteauth.ErrClosed) {
 		t.Errorf("Invalidate after Close = %v; want ErrClosed", err)
+	}
+	if err := a.Logout(); !errors.Is(err, flyteauth.ErrClosed) {
+		t.Errorf("Logout after Close = %v; want ErrClosed", err)
 	}
 }
 

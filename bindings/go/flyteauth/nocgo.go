@@ -77,6 +77,9 @@ func (a *Authenticator) Invalidate(ctx context.Context, rejectedValue string) er
 	return unsupported()
 }
 
+// Logout returns an error matching [ErrUnsupported] in a build without cgo.
+func (a *Authenticator) Logout() error { return unsupported() }
+
 // Close does nothing in a build without cgo.
 func (a *Authenticator) Close() error { return nil }
 

@@ -323,6 +323,14 @@ JNIEXPORT void JNICALL Java_org_flyte_auth_JniNativeApi_nMetadataFree(JNIEnv *en
     flyteauth_metadata_free(H(m));
 }
 
+JNIEXPORT void JNICALL Java_org_flyte_auth_JniNativeApi_nLogout(JNIEnv *env, jclass cls, jlong a) {
+    (void)cls;
+    flyteauth_error *err = NULL;
+    flyteauth_status st = flyteauth_authenticator_logout(H(a), &err);
+    if (st != FLYTEAUTH_OK)
+        throw_error(env, st, err);
+}
+
 JNIEXPORT void JNICALL Java_org_flyte_auth_JniNativeApi_nRefresh(JNIEnv *env, jclass cls, jlong a,
                                                                  jlong timeout_ms, jlong cancel) {
     (void)cls;

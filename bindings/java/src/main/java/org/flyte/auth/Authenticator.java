@@ -283,6 +283,25 @@ public final class Authenticator implements AutoCloseable {
   }
 
   /**
+   * Logs out: forgets the login in memory and in the keyring, and revokes the refresh token at
+   * the identity provider (RFC 7009) when its metadata advertises a revocation endpoint. The
+   * next call that needs a token logs in again, or throws {@link LoginRequiredException} when
+   * not interactive. A failed revocation is a warning (logger {@code org.flyte.auth}), never
+   * an exception; it waits at most about 10 s per refresh token. Blocks.
+   *
+   * @throws IllegalStateException if the authenticator is closed
+   */
+  public void logout() {
+    NativeHandle h = handle;
+    int cell = h.acquire();
+    try {
+      h.logout();
+    } finally {
+      h.release(cell);
+    }
+  }
+
+  /**
    * Tells the authenticator that the server rejected a header value (UNAUTHENTICATED / 401):
    * refreshes only if that value is still the current one; otherwise another caller already
    * refreshed and this returns at once. A burst of rejections of one token costs one refresh.

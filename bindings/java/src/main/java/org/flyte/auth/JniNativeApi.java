@@ -88,6 +88,11 @@ final class JniNativeApi implements NativeApi {
   }
 
   @Override
+  public void logout(long a) {
+    nLogout(a);
+  }
+
+  @Override
   public void refresh(long a, long timeoutMs, long cancel) {
     nRefresh(a, timeoutMs, cancel);
   }
@@ -141,6 +146,8 @@ final class JniNativeApi implements NativeApi {
   private static native String[] nRead(long m);
 
   private static native void nMetadataFree(long m);
+
+  private static native void nLogout(long a);
 
   private static native void nRefresh(long a, long timeoutMs, long cancel);
 

@@ -62,6 +62,9 @@ interface NativeApi {
   /** {@code flyteauth_metadata_free}. */
   void freeMetadata(long m);
 
+  /** {@code flyteauth_authenticator_logout}. */
+  void logout(long a);
+
   /** {@code flyteauth_authenticator_refresh_ex} ({@code timeoutMs} 0: no bound). */
   void refresh(long a, long timeoutMs, long cancel);
 

@@ -268,6 +268,17 @@ final class NativeHandle implements Runnable {
         });
   }
 
+  void logout() {
+    // No bound and nothing to cancel (the library bounds the revocation); blocking() keeps a
+    // virtual thread's carrier free while it runs.
+    blocking(
+        null,
+        c -> {
+          api.logout(authenticator);
+          return 0;
+        });
+  }
+
   void setInteractive(boolean interactive) {
     api.setInteractive(authenticator, interactive);
   }

@@ -69,6 +69,7 @@ final class FfmNativeApi implements NativeApi {
   private static final MethodHandle METADATA_KEY;
   private static final MethodHandle METADATA_VALUE;
   private static final MethodHandle METADATA_FREE;
+  private static final MethodHandle LOGOUT;
   private static final MethodHandle REFRESH_EX;
   private static final MethodHandle INVALIDATE_EX;
   private static final MethodHandle SET_INTERACTIVE;
@@ -123,6 +124,7 @@ final class FfmNativeApi implements NativeApi {
         fn("flyteauth_metadata_value", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG), Linker.Option.critical(false));
     METADATA_FREE =
         fn("flyteauth_metadata_free", FunctionDescriptor.ofVoid(ADDRESS), Linker.Option.critical(false));
+    LOGOUT = fn("flyteauth_authenticator_logout", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
     REFRESH_EX =
         fn("flyteauth_authenticator_refresh_ex", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS));
     INVALIDATE_EX =
@@ -315,6 +317,17 @@ final class FfmNativeApi implements NativeApi {
   public void freeMetadata(long m) {
     try {
       METADATA_FREE.invokeExact(MemorySegment.ofAddress(m));
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  @Override
+  public void logout(long a) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment err = arena.allocate(ADDRESS);
+      int st = (int) LOGOUT.invokeExact(MemorySegment.ofAddress(a), err);
+      check(st, err);
     } catch (Throwable t) {
       throw rethrow(t);
     }

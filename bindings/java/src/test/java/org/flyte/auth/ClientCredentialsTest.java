@@ -3,6 +3,7 @@ package org.flyte.auth;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -91,6 +92,11 @@ class ClientCredentialsTest {
       String third = auth.metadata().get("flyte-authorization");
       Secrets.assertDifferent(second, third, "after invalidating the current token");
       assertEquals(3, IDP.clientCredentialsGrants());
+
+      auth.logout(); // forgets the token: nothing current, the next call gets a new one
+      assertNull(auth.tryMetadata());
+      Secrets.assertDifferent(third, auth.metadata().get("flyte-authorization"), "after logout");
+      assertEquals(4, IDP.clientCredentialsGrants());
     }
   }
 
