@@ -546,4 +546,45 @@ mod tests {
         let opaque = Token::new("a2".into(), None);
         assert!(newer_than(&opaque, &ours), "unknown expiry: another login");
     }
+
+    /// Two logins that have both expired are still ordered by when each expired, not by
+    /// when they were read (an expired token's remaining lifetime is zero either way): the
+    /// older one, read last, is not newer, so its (spent) refresh token is never chosen.
+    #[test]
+    fn expired_logins_are_ordered_by_their_stated_expiry() {
+        use base64::Engine;
+        let now = SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let jwt = |exp: u64| {
+            let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+            let claims = format!(r#"{{"exp":{exp}}}"#);
+            format!("{}.{}.sig", e.encode(r#"{"alg":"none"}"#), e.encode(claims))
+        };
+        let login = |exp: u64, refresh: &str| {
+            let mut t = Token::new(jwt(exp), None);
+            t.refresh_token = Some(Secret::new(refresh.to_owned()));
+            t
+        };
+        let newer = login(now - 50, "r-new");
+        std::thread::sleep(Duration::from_millis(20));
+        let older = login(now - 100, "r-old");
+        assert!(
+            !newer_than(&older, &newer),
+            "the older expired login, read last"
+        );
+        assert!(newer_than(&newer, &older));
+        // flytectl's stored expiry counts the same way, even when long past.
+        let stale = flytectl_token(&format!(
+            r#"{{"access_token":"opaque","token_type":"Bearer","refresh_token":"r-stale","expiry":"{}"}}"#,
+            go_time(SystemTime::now() - Duration::from_secs(200))
+        ))
+        .unwrap();
+        assert!(
+            !newer_than(&stale, &newer),
+            "flytectl's older expired login"
+        );
+        assert!(newer_than(&newer, &stale));
+    }
 }
