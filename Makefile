@@ -158,7 +158,7 @@ $(FLYTEKIT_VENV)/.keyring-$(FLYTEKIT_VERSION): $(FLYTEKIT_VENV)/.installed-$(FLY
 
 # Logins shared with the real flytekit (tests/flytekit_sharing.rs): flytekit's own auth code
 # (scripts/flytekit-auth.py drives its authenticators, keyring store and refreshes) and the
-# flyteauth CLI, one config.yaml, the IdP fixture, a real Secret Service. ~2 minutes, most of
+# flyteauth CLI, one config.yaml, the IdP fixture, a real Secret Service. ~5 minutes, most of
 # it waiting for 15-second tokens to expire.
 test-flytekit-sharing: fixture $(FLYTEKIT_VENV)/.keyring-$(FLYTEKIT_VERSION)
 	scripts/with-keyring env FLYTEAUTH_TEST_FLYTEKIT_PYTHON=$(ROOT)/$(FLYTEKIT_VENV)/bin/python \
