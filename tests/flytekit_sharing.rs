@@ -206,6 +206,17 @@ fn watch(mut child: Child, idp: &Idp, what: &str, login_allowed: bool) -> Run {
     Run { ok, stdout, stderr }
 }
 
+/// Both tools read only the shared config file: no `FLYTE_*` override from the environment
+/// the tests run in (flytekit and flyteauth would both honour it).
+fn without_flyte_overrides(cmd: &mut Command) -> &mut Command {
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("FLYTE_") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd
+}
+
 /// Run `scripts/flytekit-auth.py <command>` in the flytekit venv with the shared config.
 fn flytekit_run(s: &Setup, command: &str, login_allowed: bool) -> Run {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/flytekit-auth.py");
@@ -222,7 +233,9 @@ fn flytekit_run(s: &Setup, command: &str, login_allowed: bool) -> Run {
     if let Some(browser) = &s.browser {
         cmd.env("BROWSER", browser);
     }
-    let child = cmd.spawn().expect("start the flytekit venv's Python");
+    let child = without_flyte_overrides(&mut cmd)
+        .spawn()
+        .expect("start the flytekit venv's Python");
     let what = format!("flytekit {command}");
     let run = watch(child, &s.idp, &what, login_allowed);
     assert!(run.ok, "{what} failed; stderr:\n{}", run.stderr);
@@ -263,6 +276,7 @@ fn flyteauth_cmd(s: &Setup, args: &[&str]) -> Command {
     if let Some(browser) = &s.browser {
         cmd.env("BROWSER", browser);
     }
+    without_flyte_overrides(&mut cmd);
     cmd
 }
 
