@@ -633,8 +633,12 @@ fn after_both_logins_expired_flyteauth_refreshes_with_flytekits_newer_refresh_to
 #[test]
 #[ignore = "needs a Secret Service and the flytekit venv: run by `make test-flytekit-sharing`"]
 fn one_keyring_item_per_user_after_logins_and_refreshes_by_both_tools() {
+    // `openid`: ID tokens too, so all three of flytekit's users are written.
     let s = Setup::new(
-        &[("IDP_ACCESS_TOKEN_TTL", EXPIRY_TTL)],
+        &[
+            ("IDP_ACCESS_TOKEN_TTL", EXPIRY_TTL),
+            ("FLYTE_SCOPES", "all openid"),
+        ],
         &format!("  tokenRefreshWindow: {REFRESH_WINDOW}\n"),
     );
     // flyteauth creates the items; flytekit overwrites them with a login of its own (its
@@ -663,7 +667,7 @@ fn one_keyring_item_per_user_after_logins_and_refreshes_by_both_tools() {
     users.sort_unstable();
     assert_eq!(
         users,
-        ["access_token", "refresh_token"],
+        ["access_token", "id_token", "refresh_token"],
         "one item per user in flytekit's layout: {items:?}"
     );
     for a in &items {
