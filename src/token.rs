@@ -32,6 +32,11 @@ pub struct Token {
     pub refresh_token: Option<Secret>,
     /// The OpenID Connect ID token, if the server sent one.
     pub id_token: Option<Secret>,
+    /// When the token says it expires (the earlier of `expires_in` from its arrival, its JWT
+    /// `exp`, or a cache's stored expiry), kept even once past: `lifetime` of an expired token
+    /// is zero whenever it was loaded, so only this tells which of two expired logins is the
+    /// newer one (see [`Token::stated_expiry`]).
+    stated_expiry: Option<SystemTime>,
 }
 
 impl Token {
@@ -40,20 +45,42 @@ impl Token {
     /// `expires_in` counted from our request can end up to a second after `exp`).
     pub fn new(access_token: String, lifetime: Option<Duration>) -> Self {
         let received_at = SystemTime::now();
-        let until_exp = jwt_expiry(&access_token)
-            .map(|exp| exp.duration_since(received_at).unwrap_or(Duration::ZERO));
-        let lifetime = match (lifetime, until_exp) {
+        let stated = lifetime.and_then(|l| received_at.checked_add(l.min(MAX_LIFETIME)));
+        Self::stating(access_token, received_at, stated)
+    }
+
+    /// A token a cache stored with an absolute `expiry` (flytectl's `oauth2.Token`), which
+    /// may be past already: then its lifetime is zero, and [`Token::stated_expiry`] still
+    /// says when it expired.
+    pub fn with_expiry(access_token: String, expiry: Option<SystemTime>) -> Self {
+        Self::stating(access_token, SystemTime::now(), expiry)
+    }
+
+    fn stating(access_token: String, received_at: SystemTime, stated: Option<SystemTime>) -> Self {
+        let stated_expiry = match (stated, jwt_expiry(&access_token)) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
-        }
-        .map(|l| l.min(MAX_LIFETIME));
+        };
+        let lifetime = stated_expiry.map(|at| {
+            at.duration_since(received_at)
+                .unwrap_or(Duration::ZERO)
+                .min(MAX_LIFETIME)
+        });
         Token {
             access_token: Secret::new(access_token),
             lifetime,
             received_at,
             refresh_token: None,
             id_token: None,
+            stated_expiry,
         }
+    }
+
+    /// When the token says it expires, even if that is past (unlike
+    /// [`Token::expires_at`], which is never before the token was loaded): to order logins
+    /// from different places, e.g. two expired ones in the keyring.
+    pub fn stated_expiry(&self) -> Option<SystemTime> {
+        self.stated_expiry
     }
 
     /// The token itself.

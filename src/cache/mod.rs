@@ -192,7 +192,7 @@ impl KeyringCache {
                 // Only a comparable, later expiry wins: an opaque token that pyflyte wrote
                 // may well be the newest login.
                 Some((_, b)) => matches!(
-                    (token.expires_at(), b.expires_at()),
+                    (token.stated_expiry(), b.stated_expiry()),
                     (Some(t), Some(b)) if t > b
                 ),
             };
@@ -333,15 +333,17 @@ impl KeyringCache {
 }
 
 /// Whether `cached` (read from the keyring) is a newer login than `ours`: not the same tokens,
-/// and, when both expiries are known and the access tokens differ, expiring later (within a
-/// second's tolerance: flytectl's stored expiry and a JWT `exp` have whole seconds). An older
+/// and, when both expiries are known and the access tokens differ, expiring later (by the
+/// expiries the tokens state, even when both are past; within a second's tolerance:
+/// flytectl's stored expiry and a JWT `exp` have whole seconds). An older
 /// login (e.g. a stale item in a layout not written) is never newer, so its spent refresh
 /// token is never sent.
 pub fn newer_than(cached: &Token, ours: &Token) -> bool {
     if cached.secret() == ours.secret() && cached.refresh_token == ours.refresh_token {
         return false;
     }
-    match (cached.expires_at(), ours.expires_at()) {
+    // The stated expiries: two expired logins both have zero lifetime left, whenever read.
+    match (cached.stated_expiry(), ours.stated_expiry()) {
         (Some(c), Some(o)) if cached.secret() != ours.secret() => c + Duration::from_secs(1) > o,
         _ => true,
     }
@@ -402,20 +404,16 @@ fn flytectl_token(json: &str) -> Option<Token> {
         expiry: Option<String>,
     }
     let go: GoToken = serde_json::from_str(json).ok()?;
-    let lifetime = go
+    let expiry = go
         .expiry
         .as_deref()
         .and_then(|e| chrono::DateTime::parse_from_rfc3339(e).ok())
         .filter(|e| e.timestamp() > 0)
-        .map(|e| {
-            SystemTime::from(e)
-                .duration_since(SystemTime::now())
-                .unwrap_or(Duration::ZERO)
-        });
+        .map(SystemTime::from);
     if go.access_token.is_empty() && go.refresh_token.is_none() {
         return None;
     }
-    let mut token = Token::new(go.access_token, lifetime);
+    let mut token = Token::with_expiry(go.access_token, expiry);
     token.refresh_token = go.refresh_token.filter(|r| !r.is_empty()).map(Secret::new);
     Some(token)
 }
@@ -545,5 +543,46 @@ mod tests {
         );
         let opaque = Token::new("a2".into(), None);
         assert!(newer_than(&opaque, &ours), "unknown expiry: another login");
+    }
+
+    /// Two logins that have both expired are still ordered by when each expired, not by
+    /// when they were read (an expired token's remaining lifetime is zero either way): the
+    /// older one, read last, is not newer, so its (spent) refresh token is never chosen.
+    #[test]
+    fn expired_logins_are_ordered_by_their_stated_expiry() {
+        use base64::Engine;
+        let now = SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let jwt = |exp: u64| {
+            let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+            let claims = format!(r#"{{"exp":{exp}}}"#);
+            format!("{}.{}.sig", e.encode(r#"{"alg":"none"}"#), e.encode(claims))
+        };
+        let login = |exp: u64, refresh: &str| {
+            let mut t = Token::new(jwt(exp), None);
+            t.refresh_token = Some(Secret::new(refresh.to_owned()));
+            t
+        };
+        let newer = login(now - 50, "r-new");
+        std::thread::sleep(Duration::from_millis(20));
+        let older = login(now - 100, "r-old");
+        assert!(
+            !newer_than(&older, &newer),
+            "the older expired login, read last"
+        );
+        assert!(newer_than(&newer, &older));
+        // flytectl's stored expiry counts the same way, even when long past.
+        let stale = flytectl_token(&format!(
+            r#"{{"access_token":"opaque","token_type":"Bearer","refresh_token":"r-stale","expiry":"{}"}}"#,
+            go_time(SystemTime::now() - Duration::from_secs(200))
+        ))
+        .unwrap();
+        assert!(
+            !newer_than(&stale, &newer),
+            "flytectl's older expired login"
+        );
+        assert!(newer_than(&newer, &stale));
     }
 }
