@@ -37,6 +37,8 @@ struct Keycloak {
     client_id: String,
     client_secret: String,
     public_client_id: String,
+    resource_client_id: String,
+    resource_client_secret: String,
     user: String,
     password: String,
 }
@@ -58,6 +60,8 @@ impl Keycloak {
             client_id: env("KEYCLOAK_CLIENT_ID"),
             client_secret: env("KEYCLOAK_CLIENT_SECRET"),
             public_client_id: env("KEYCLOAK_PUBLIC_CLIENT_ID"),
+            resource_client_id: env("KEYCLOAK_RESOURCE_CLIENT_ID"),
+            resource_client_secret: env("KEYCLOAK_RESOURCE_CLIENT_SECRET"),
             user: env("KEYCLOAK_USER"),
             password: env("KEYCLOAK_PASSWORD"),
         }
@@ -357,7 +361,8 @@ async fn pkce_login(
 }
 
 /// Client credentials, with the token endpoint found through the Flyte endpoint's discovery:
-/// the token is Keycloak's, for the confidential client, and Keycloak says it is active.
+/// the token is Keycloak's, for the confidential client, and the Flyte API (the resource
+/// server, introspecting it at Keycloak as flyteadmin would) finds it active and its own.
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs Keycloak: make test-keycloak"]
 async fn client_credentials_through_discovery() {
@@ -381,7 +386,7 @@ async fn client_credentials_through_discovery() {
 
     let response = scripted_browser()
         .post(kc.endpoint("token/introspect"))
-        .basic_auth(&kc.client_id, Some(&kc.client_secret))
+        .basic_auth(&kc.resource_client_id, Some(&kc.resource_client_secret))
         .form(&[("token", token.as_str())])
         .send()
         .await
@@ -389,6 +394,14 @@ async fn client_credentials_through_discovery() {
     let introspection: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
     assert_eq!(introspection["active"], true, "{introspection}");
     assert_eq!(introspection["client_id"], kc.client_id.as_str());
+    let audience = &introspection["aud"];
+    assert!(
+        audience == kc.resource_client_id.as_str()
+            || audience
+                .as_array()
+                .is_some_and(|a| a.iter().any(|v| v == kc.resource_client_id.as_str())),
+        "the Flyte API is in the audience: {introspection}"
+    );
 }
 
 /// PKCE: the person signs in on Keycloak's real login form; Keycloak redirects to flyteauth's
