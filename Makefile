@@ -4,6 +4,7 @@
 #   make test     every test: lint, header freshness, Rust unit/integration/fault tests, the token-expiry
 #                 tests ten times under CPU load, C tests under valgrind, C++ tests (make test-cpp)
 #   make test-under-load  only the token-expiry tests, ten times while busy loops occupy every core
+#   make test-keycloak    every flow against a real Keycloak (scripts/with-keycloak; cached per machine)
 #   make demo     build, start the local identity provider, print the header metadata from C, Go and Java
 #   make bench    benchmarks; figures go to docs/PERFORMANCE.md by hand from the printed output
 #   make install  PREFIX=/usr/local (DESTDIR supported): library, C and C++ headers, pkg-config file,
@@ -27,7 +28,7 @@ CFLAGS_DEMO := -std=c11 -O2 -Wall -Wextra -Werror -pedantic -I$(ROOT)/include
 SHELL       := /bin/bash
 SOMAJOR     := $(firstword $(subst ., ,$(VERSION)))
 
-.PHONY: pkgconfig build lib cli header check-header cbindgen fixture lint test test-suites test-rust test-cli-consumers test-under-load test-keyring test-config-flytekit test-flytekit-sharing test-c test-cpp test-go test-java test-pkgconfig test-readme \
+.PHONY: pkgconfig build lib cli header check-header cbindgen fixture lint test test-suites test-rust test-cli-consumers test-under-load test-keyring test-keycloak test-config-flytekit test-flytekit-sharing test-c test-cpp test-go test-java test-pkgconfig test-readme \
         demo bench install clean fuzz-smoke
 
 build: lib check-header $(RELEASE)/pkgconfig/flyteauth.pc
@@ -97,7 +98,7 @@ test:
 
 # test-platforms (mk/dist.mk): aarch64 under qemu, Windows under Wine, the macOS check; its
 # tools are checked first, so that a machine without them fails at once, not after 30 minutes.
-test-suites: cross-tools-check lint check-header go-prebuilt-check fixture test-rust test-cli-consumers test-under-load test-keyring test-config-flytekit test-flytekit-sharing test-c test-cpp test-pkgconfig test-go test-java test-readme fuzz-smoke test-platforms
+test-suites: cross-tools-check lint check-header go-prebuilt-check fixture test-rust test-cli-consumers test-under-load test-keyring test-keycloak test-config-flytekit test-flytekit-sharing test-c test-cpp test-pkgconfig test-go test-java test-readme fuzz-smoke test-platforms
 
 test-rust: fixture
 	$(CARGO) test --all-targets
@@ -134,6 +135,15 @@ test-keyring: fixture $(PYENV)/.installed-2
 	scripts/with-keyring env FLYTEAUTH_TEST_PYTHON=$(ROOT)/$(PYENV)/bin/python \
 	    BROWSER=$(ROOT)/scripts/headless-browser \
 	    $(CARGO) test --test keyring -- --ignored --test-threads 1
+
+# A second real IdP (tests/keycloak.rs): Keycloak, started by scripts/with-keycloak (downloaded
+# from Maven Central once per machine into ~/.cache/flyteauth/keycloak, checked against its
+# .sha1; run on Java 25 in start-dev mode), with a private Secret Service for the keyring checks.
+# The test binary is built first, so that the build does not compete with Keycloak's start.
+test-keycloak:
+	$(CARGO) test --test keycloak --no-run
+	KEYCLOAK_LOG=$(or $(FLYTEAUTH_TEST_LOG_DIR),$(ROOT)/target)/keycloak.log \
+	    scripts/with-keycloak scripts/with-keyring $(CARGO) test --test keycloak -- --ignored
 
 # Config resolution against flytekit's own PlatformConfig.auto() (tests/config_flytekit.rs):
 # the same files and environment through both, in a venv with a pinned flytekit from PyPI.

@@ -244,6 +244,44 @@ impl Discovery {
     }
 }
 
+/// The issuer's own metadata (OpenID Connect Discovery 1.0: `{issuer}/.well-known/openid-configuration`),
+/// for what the Flyte endpoint's metadata does not carry: flyteadmin relays an external
+/// issuer's metadata through its `OAuth2MetadataResponse` message, which has no
+/// `revocation_endpoint`. The document must name the same `issuer` (OpenID Connect Discovery
+/// §4.3: anything else may be another server's), and its endpoints must be `https` unless the
+/// config says `insecure`. `Ok(None)`: the issuer serves no such document (404).
+pub async fn issuer_metadata(http: &HttpClient, issuer: &str) -> Result<Option<OAuth2Metadata>> {
+    let url = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    );
+    if http.refuses_plain_http(&url) {
+        return Err(Error::new(
+            ErrorKind::Discovery,
+            format!(
+                "the issuer ({}) is plain http; its metadata is only read over https unless \
+                 the config sets insecure",
+                crate::redact::url(issuer)
+            ),
+        ));
+    }
+    let Some(body) = fetch(http, &url).await? else {
+        return Ok(None);
+    };
+    let metadata: OAuth2Metadata = parse(&body, "/.well-known/openid-configuration")?;
+    if metadata.issuer.as_deref() != Some(issuer) {
+        return Err(Error::new(
+            ErrorKind::Discovery,
+            format!(
+                "the issuer's metadata ({}) names another issuer; it is not used",
+                crate::redact::url(&url)
+            ),
+        ));
+    }
+    metadata.require_https(http)?;
+    Ok(Some(metadata))
+}
+
 /// A 404 from the AuthMetadataService; `hint` says what to do instead (a full sentence).
 fn not_found(url: &str, hint: &str) -> Error {
     Error::new(

@@ -662,3 +662,96 @@ async fn logout_forgets_the_login_even_when_revocation_hangs() {
         "the login is forgotten locally"
     );
 }
+
+/// flyteadmin relays an external issuer's metadata without `revocation_endpoint` (its
+/// `OAuth2MetadataResponse` has no such field): `logout` finds it in the issuer's own
+/// discovery document (`{issuer}/.well-known/openid-configuration`) and revokes there, but
+/// only when that document names the same issuer.
+#[tokio::test(flavor = "multi_thread")]
+async fn logout_revokes_at_the_issuers_own_revocation_endpoint() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    for (named_issuer, revoked) in [(None, true), (Some("https://other.example"), false)] {
+        let flyteadmin = MockServer::start().await;
+        let issuer = MockServer::start().await;
+        let issuer_uri = format!("{}/realms/flyte", issuer.uri());
+        // The Flyte endpoint: the issuer's metadata as flyteadmin relays it.
+        Mock::given(method("GET"))
+            .and(path("/.well-known/oauth-authorization-server"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "issuer": issuer_uri,
+                "token_endpoint": format!("{issuer_uri}/token"),
+                "device_authorization_endpoint": format!("{issuer_uri}/device"),
+            })))
+            .with_priority(1)
+            .mount(&flyteadmin)
+            .await;
+        // (Its /config/v1/flyte_client: client flytectl.)
+        common::mount_device_login(&flyteadmin, json!(1)).await;
+        // The issuer: the device login, its discovery document, its revocation endpoint.
+        Mock::given(method("POST"))
+            .and(path("/realms/flyte/device"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "device_code": "device-code-secret", "user_code": "ABCD-EFGH",
+                "verification_uri": format!("{issuer_uri}/activate"), "expires_in": 600,
+                "interval": 1})))
+            .mount(&issuer)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/realms/flyte/token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": "tok-1", "token_type": "Bearer", "expires_in": 600,
+                "refresh_token": "refresh-1"})))
+            .mount(&issuer)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/realms/flyte/.well-known/openid-configuration"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "issuer": named_issuer.unwrap_or(&issuer_uri),
+                "token_endpoint": format!("{issuer_uri}/token"),
+                "revocation_endpoint": format!("{issuer_uri}/revoke"),
+            })))
+            .mount(&issuer)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/realms/flyte/revoke"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&issuer)
+            .await;
+        let cfg = json!({"endpoint": flyteadmin.uri(), "authType": "DeviceFlow",
+                         "tokenCache": "memory", "insecure": true});
+        let auth = Authenticator::from_json(&cfg.to_string()).unwrap();
+        auth.set_prompt_callback(Some(std::sync::Arc::new(|_: &Prompt| {})));
+        tokio::time::timeout(Duration::from_secs(60), auth.metadata())
+            .await
+            .expect("the device login ends")
+            .unwrap();
+        tokio::time::timeout(Duration::from_secs(60), auth.logout())
+            .await
+            .expect("logout is bounded");
+        let revocations: Vec<_> = issuer
+            .received_requests()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.url.path() == "/realms/flyte/revoke")
+            .collect();
+        assert_eq!(
+            revocations.len(),
+            usize::from(revoked),
+            "issuer {named_issuer:?}"
+        );
+        if let Some(revoke) = revocations.first() {
+            let form: std::collections::HashMap<String, String> =
+                url::form_urlencoded::parse(&revoke.body)
+                    .into_owned()
+                    .collect();
+            assert_eq!(form.get("token").map(String::as_str), Some("refresh-1"));
+            assert_eq!(form.get("client_id").map(String::as_str), Some("flytectl"));
+        }
+        assert!(
+            auth.fresh_metadata().is_none(),
+            "the login is forgotten locally"
+        );
+    }
+}

@@ -239,8 +239,10 @@ impl FlowContext<'_> {
     }
 
     /// Revoke `refresh_token` at the server's `revocation_endpoint` (RFC 7009), with the
-    /// client authentication of the configured flow. `Ok(false)`: nothing to do (no endpoint
-    /// configured, no OAuth2 metadata, or no revocation endpoint advertised).
+    /// client authentication of the configured flow. The endpoint is the one in the Flyte
+    /// endpoint's metadata, else the one in its issuer's own discovery document (flyteadmin
+    /// does not relay it). `Ok(false)`: nothing to do (no endpoint configured, no OAuth2
+    /// metadata, or no revocation endpoint advertised).
     pub async fn revoke_refresh_token(&self, refresh_token: &str) -> Result<bool> {
         if self.config.endpoint.is_none() {
             return Ok(false);
@@ -251,8 +253,22 @@ impl FlowContext<'_> {
             Err(e) if e.http_status() == Some(404) => return Ok(false),
             Err(e) => return Err(e),
         };
-        let Some(endpoint) = metadata.revocation_endpoint.as_deref() else {
-            return Ok(false);
+        // flyteadmin relays an external issuer's metadata without its revocation_endpoint:
+        // then it comes from the issuer's own discovery document.
+        let from_issuer;
+        let endpoint = match (&metadata.revocation_endpoint, &metadata.issuer) {
+            (Some(endpoint), _) => endpoint.as_str(),
+            (None, Some(issuer)) => {
+                from_issuer = crate::discovery::issuer_metadata(self.http, issuer).await?;
+                match from_issuer
+                    .as_ref()
+                    .and_then(|m| m.revocation_endpoint.as_deref())
+                {
+                    Some(endpoint) => endpoint,
+                    None => return Ok(false),
+                }
+            }
+            (None, None) => return Ok(false),
         };
         let server;
         let client = match (
