@@ -37,7 +37,10 @@ fn fixture_binary() -> PathBuf {
                 .env("GONOSUMDB", "github.com/flyteorg")
                 .status()
                 .expect("run `go build` for the flyteadmin fixture (is Go installed?)");
-            assert!(status.success(), "go build of tests/fixtures/flyteadmin failed");
+            assert!(
+                status.success(),
+                "go build of tests/fixtures/flyteadmin failed"
+            );
             out
         })
         .clone()
@@ -131,6 +134,8 @@ impl Drop for Admin {
 fn a_token_through_grpc_discovery_while_the_http_routes_answer_404() {
     let idp = Idp::start(&[]);
     let admin = Admin::for_idp(&idp);
+    // The fixture read the IdP's discovery document when it started; count from here.
+    idp.reset_stats();
     let auth = Authenticator::from_json(&admin.cc_config(json!({}))).unwrap();
 
     // Several threads at once on a fresh authenticator: still one discovery.
@@ -145,8 +150,14 @@ fn a_token_through_grpc_discovery_while_the_http_routes_answer_404() {
         .get("flyte-authorization")
         .unwrap_or_else(|| panic!("the gRPC client config's header key: {md:?}"));
     let claims = jwt_claims(value.strip_prefix("Bearer ").unwrap());
-    assert_eq!(claims["iss"], idp.url, "token_endpoint from GetOAuth2Metadata");
-    assert_eq!(claims["aud"], AUDIENCE, "audience from GetPublicClientConfig");
+    assert_eq!(
+        claims["iss"], idp.url,
+        "token_endpoint from GetOAuth2Metadata"
+    );
+    assert_eq!(
+        claims["aud"], AUDIENCE,
+        "audience from GetPublicClientConfig"
+    );
     assert_eq!(claims["client_id"], CLIENT_ID);
 
     // A new token later: discovery is not repeated.
@@ -178,8 +189,7 @@ fn a_token_through_grpc_discovery_while_the_http_routes_answer_404() {
 fn forced_grpc_discovery_never_asks_the_http_routes() {
     let idp = Idp::start(&[]);
     let admin = Admin::for_idp(&idp);
-    let auth =
-        Authenticator::from_json(&admin.cc_config(json!({"discovery": "grpc"}))).unwrap();
+    let auth = Authenticator::from_json(&admin.cc_config(json!({"discovery": "grpc"}))).unwrap();
     auth.metadata_blocking(None).unwrap();
     let stats = admin.stats();
     assert_eq!(admin.calls(GET_METADATA), 1, "{stats}");
@@ -191,8 +201,7 @@ fn forced_grpc_discovery_never_asks_the_http_routes() {
 fn forced_http_discovery_never_tries_grpc() {
     let idp = Idp::start(&[]);
     let admin = Admin::for_idp(&idp);
-    let auth =
-        Authenticator::from_json(&admin.cc_config(json!({"discovery": "http"}))).unwrap();
+    let auth = Authenticator::from_json(&admin.cc_config(json!({"discovery": "http"}))).unwrap();
     let e = auth.metadata_blocking(None).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Discovery, "{e}");
     assert!(e.message().contains("404"), "{e}");
@@ -213,14 +222,19 @@ fn a_server_without_auth_metadata_service_gives_an_actionable_error() {
     let e = auth.metadata_blocking(None).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Discovery, "{e}");
     let message = e.message();
-    for expected in ["AuthMetadataService", "tokenUrl", "404", "UNIMPLEMENTED", "gRPC"] {
+    for expected in [
+        "AuthMetadataService",
+        "tokenUrl",
+        "404",
+        "UNIMPLEMENTED",
+        "gRPC",
+    ] {
         assert!(message.contains(expected), "{expected:?} in: {message}");
     }
     assert!(!message.contains(CLIENT_SECRET), "{message}");
 
     // The same with only gRPC allowed.
-    let auth =
-        Authenticator::from_json(&admin.cc_config(json!({"discovery": "grpc"}))).unwrap();
+    let auth = Authenticator::from_json(&admin.cc_config(json!({"discovery": "grpc"}))).unwrap();
     let e = auth.metadata_blocking(None).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Discovery, "{e}");
     assert!(e.message().contains("UNIMPLEMENTED"), "{e}");

@@ -203,7 +203,7 @@ fn discovery(report: &mut Report, config: &Config, http: &HttpClient) {
             }
         }
     }
-    let discovery = Discovery::new(Some(base.clone()));
+    let discovery = Discovery::new(Some(base.clone()), config.discovery);
     let client = http.clone();
     match flyteauth::runtime::block_on(async move { discovery.client_config(&client).await }) {
         Ok(Some(c)) => {
