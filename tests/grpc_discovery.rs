@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::{jwt_claims, Idp, AUDIENCE, CLIENT_ID, CLIENT_SECRET};
+use common::{jwt_claims, Idp, Pki, AUDIENCE, CLIENT_ID, CLIENT_SECRET};
 use flyteauth::{Authenticator, ErrorKind};
 use serde_json::{json, Value};
 
@@ -239,6 +239,49 @@ fn a_server_without_auth_metadata_service_gives_an_actionable_error() {
     assert_eq!(e.kind(), ErrorKind::Discovery, "{e}");
     assert!(e.message().contains("UNIMPLEMENTED"), "{e}");
     assert!(e.message().contains("tokenUrl"), "{e}");
+}
+
+/// gRPC over TLS takes the same certificate settings as HTTP: the test CA from
+/// `caCertFilePath` is trusted for the gRPC call and for the (https) IdP alike; without it the
+/// gRPC call fails on the certificate.
+#[test]
+fn grpc_discovery_over_tls_trusts_ca_cert_file_path() {
+    let pki = Pki::new();
+    let idp = pki.start_https_idp();
+    let admin = Admin::start(&[
+        "-idp",
+        &idp.url,
+        "-idp-ca",
+        &pki.path("ca.pem"),
+        "-tls-cert",
+        &pki.path("server.pem"),
+        "-tls-key",
+        &pki.path("server.key"),
+    ]);
+    let config = |extra: Value| {
+        let mut cfg: Value = serde_json::from_str(&admin.cc_config(extra)).unwrap();
+        cfg["insecure"] = json!(false);
+        cfg.to_string()
+    };
+    let auth = Authenticator::from_json(&config(
+        json!({"discovery": "grpc", "caCertFilePath": pki.path("ca.pem")}),
+    ))
+    .unwrap();
+    let md = auth.metadata_blocking(None).unwrap();
+    let claims = jwt_claims(
+        md.get("flyte-authorization")
+            .unwrap()
+            .strip_prefix("Bearer ")
+            .unwrap(),
+    );
+    assert_eq!(claims["iss"], idp.url);
+
+    let untrusting = Authenticator::from_json(&config(json!({"discovery": "grpc"}))).unwrap();
+    let e = untrusting.metadata_blocking(None).unwrap_err();
+    assert!(
+        e.message().contains("GetOAuth2Metadata") && e.message().contains("certificate"),
+        "{e}"
+    );
 }
 
 #[test]
