@@ -185,6 +185,64 @@ fn a_token_through_grpc_discovery_while_the_http_routes_answer_404() {
     assert_eq!(admin.calls(GET_CLIENT_CONFIG), 2, "{}", admin.stats());
 }
 
+/// The header the library hands out is what a gRPC call to flyteadmin needs: ListProjects, a
+/// plain unary call over h2c with the metadata attached, is answered (the fixture has the IdP
+/// check the token); without it, UNAUTHENTICATED.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metadata_authorizes_a_grpc_call_to_admin_service() {
+    let idp = Idp::start(&[]);
+    let admin = Admin::for_idp(&idp);
+    let auth = Authenticator::from_json(&admin.cc_config(json!({}))).unwrap();
+    let md = auth.metadata().await.unwrap();
+    let call = |headers: Vec<(String, String)>| {
+        let url = format!(
+            "http://{}/flyteidl.service.AdminService/ListProjects",
+            admin.endpoint()
+        );
+        async move {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let client = reqwest::Client::builder()
+                .http2_prior_knowledge()
+                .build()
+                .unwrap();
+            let mut request = client
+                .post(url)
+                .header("content-type", "application/grpc")
+                .header("te", "trailers")
+                .body(vec![0u8, 0, 0, 0, 0]);
+            for (k, v) in headers {
+                request = request.header(k, v);
+            }
+            let response = http::Response::<reqwest::Body>::from(request.send().await.unwrap());
+            let (parts, body) = response.into_parts();
+            let collected = http_body_util::BodyExt::collect(body).await.unwrap();
+            let trailers = collected.trailers().cloned().unwrap_or_default();
+            let status = trailers
+                .get("grpc-status")
+                .or_else(|| parts.headers.get("grpc-status"))
+                .map(|v| v.to_str().unwrap().to_owned());
+            (status, collected.to_bytes())
+        }
+    };
+    let headers: Vec<(String, String)> = md
+        .iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let (status, body) = call(headers).await;
+    assert_eq!(
+        status.as_deref(),
+        Some("0"),
+        "ListProjects with the metadata"
+    );
+    assert!(
+        body.windows(b"flytesnacks".len())
+            .any(|w| w == b"flytesnacks"),
+        "a project in the answer"
+    );
+    let (status, _) = call(Vec::new()).await;
+    assert_eq!(status.as_deref(), Some("16"), "UNAUTHENTICATED without it");
+}
+
 #[test]
 fn forced_grpc_discovery_never_asks_the_http_routes() {
     let idp = Idp::start(&[]);
