@@ -255,6 +255,26 @@ fn forced_grpc_discovery_never_asks_the_http_routes() {
     assert_eq!(admin.calls(HTTP_CLIENT_CONFIG), 0, "{stats}");
 }
 
+/// `proxyCommand`'s token goes on the gRPC discovery calls too, as on every HTTP request to
+/// the endpoint (an IAP-style gateway in front of flyteadmin needs it on every call).
+#[test]
+fn the_proxy_token_reaches_the_grpc_calls() {
+    let idp = Idp::start(&[]);
+    let admin = Admin::for_idp(&idp);
+    let auth = Authenticator::from_json(&admin.cc_config(json!({
+        "discovery": "grpc", "proxyCommand": ["echo", "iap-token"]
+    })))
+    .unwrap();
+    let md = auth.metadata_blocking(None).unwrap();
+    assert_eq!(md.get("proxy-authorization"), Some("Bearer iap-token"));
+    let stats = admin.stats();
+    assert_eq!(
+        admin.calls("grpc proxy-authorization Bearer iap-token"),
+        2,
+        "GetOAuth2Metadata and GetPublicClientConfig: {stats}"
+    );
+}
+
 #[test]
 fn forced_http_discovery_never_tries_grpc() {
     let idp = Idp::start(&[]);
