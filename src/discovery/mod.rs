@@ -247,6 +247,7 @@ impl Discovery {
     /// Ask for one document over each protocol in turn until one answers it. When none does:
     /// `Absent` if one said the service is absent and the others could not be asked (what each
     /// said, joined), else the errors of every attempt in one message.
+    ///
     /// Both ways are futures that do nothing until awaited: only those in the order run.
     async fn lookup<T>(
         &self,
