@@ -28,7 +28,7 @@ CFLAGS_DEMO := -std=c11 -O2 -Wall -Wextra -Werror -pedantic -I$(ROOT)/include
 SHELL       := /bin/bash
 SOMAJOR     := $(firstword $(subst ., ,$(VERSION)))
 
-.PHONY: pkgconfig build lib cli header check-header cbindgen fixture lint test test-suites test-rust test-cli-consumers test-under-load test-keyring test-keycloak test-config-flytekit test-flytekit-sharing test-c test-cpp test-go test-java test-pkgconfig test-readme \
+.PHONY: pkgconfig build lib cli header check-header cbindgen fixture fixture-flyteadmin lint test test-suites test-rust test-cli-consumers test-under-load test-keyring test-keycloak test-config-flytekit test-flytekit-sharing test-c test-cpp test-go test-java test-pkgconfig test-readme \
         demo bench install clean fuzz-smoke
 
 build: lib check-header $(RELEASE)/pkgconfig/flyteauth.pc
@@ -74,7 +74,14 @@ check-header: cbindgen
 	    grep -qxF "$$want" include/flyteauth.h || \
 	    { echo "cbindgen.toml's version macros do not match Cargo.toml ($(VERSION)): want $$want" >&2; exit 1; }; done
 
-fixture: $(FIXTURE)/node_modules/.package-lock.json
+fixture: $(FIXTURE)/node_modules/.package-lock.json fixture-flyteadmin
+
+# The gRPC-only flyteadmin of tests/grpc_discovery.rs (tests/fixtures/flyteadmin, flyteidl's
+# generated Go service through the Go module proxy; its go.sum pins every module, so the
+# checksum database need not be reachable). The test builds it too; building it here first
+# makes a missing Go toolchain fail before the suites start.
+fixture-flyteadmin:
+	cd tests/fixtures/flyteadmin && GONOSUMDB=github.com/flyteorg go build -o $(ROOT)/target/fixtures/flyteadmin .
 
 $(FIXTURE)/node_modules/.package-lock.json: $(FIXTURE)/package-lock.json
 	cd $(FIXTURE) && npm ci --no-audit --no-fund --loglevel=error

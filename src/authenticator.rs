@@ -230,7 +230,7 @@ impl Authenticator {
     pub fn new(config: Config) -> Result<Self> {
         let proxy = ProxyToken::for_config(&config);
         let http = HttpClient::new(&config, proxy.clone())?;
-        let discovery = Discovery::new(config.base_url());
+        let discovery = Discovery::new(config.base_url(), config.discovery);
         let interactive_flow = matches!(config.auth_type, AuthType::Pkce | AuthType::DeviceFlow);
         let cache = match (&config.endpoint, config.token_cache) {
             (Some(endpoint), TokenCacheKind::Keyring) if interactive_flow => Some(Arc::new(

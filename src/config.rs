@@ -157,6 +157,36 @@ pub struct Config {
     /// `keyringLayouts` (flyteauth extension): which keyring layouts a login or refresh is
     /// written in, `["flytekit", "flytectl"]` by default (both are always read).
     pub keyring_layouts: KeyringLayouts,
+    /// `discovery` (flyteauth extension): how the server's AuthMetadataService is asked,
+    /// `auto` (default: HTTP, then gRPC when HTTP fails), `http` or `grpc`.
+    pub discovery: DiscoveryProtocol,
+}
+
+/// How the AuthMetadataService is reached (`discovery`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DiscoveryProtocol {
+    /// HTTP first (`/.well-known/oauth-authorization-server`, `/config/v1/flyte_client`); when
+    /// that fails (404, a body that is not the JSON document, no connection), gRPC.
+    #[default]
+    Auto,
+    /// Only flyteadmin's HTTP routes.
+    Http,
+    /// Only gRPC (`flyteidl.service.AuthMetadataService`), as flytekit and flytectl do.
+    Grpc,
+}
+
+impl DiscoveryProtocol {
+    /// Parse a `discovery` value (case-insensitive).
+    pub fn parse(value: &str) -> Result<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(DiscoveryProtocol::Auto),
+            "http" => Ok(DiscoveryProtocol::Http),
+            "grpc" => Ok(DiscoveryProtocol::Grpc),
+            other => Err(Error::config(format!(
+                "discovery: unknown value '{other}'; use \"auto\", \"http\" or \"grpc\""
+            ))),
+        }
+    }
 }
 
 /// The keyring layouts written (`keyringLayouts`); both are always read.
@@ -251,6 +281,7 @@ struct RawConfig {
     interactive: Option<bool>,
     token_cache: Option<String>,
     keyring_layouts: Option<Vec<String>>,
+    discovery: Option<String>,
     // Keys of the Go client's `admin` section that concern its gRPC channel, not
     // authentication. Accepted so that an existing config.yaml loads, otherwise ignored.
     #[allow(dead_code)]
@@ -703,6 +734,10 @@ impl Config {
             keyring_layouts: match &raw.keyring_layouts {
                 Some(names) => KeyringLayouts::parse(names)?,
                 None => KeyringLayouts::default(),
+            },
+            discovery: match non_empty(raw.discovery) {
+                Some(value) => DiscoveryProtocol::parse(&value)?,
+                None => DiscoveryProtocol::Auto,
             },
         };
         config.check_endpoint_needed()?;

@@ -21,11 +21,17 @@
 //! - `proxy-authorization` (from `proxyCommand`) goes only to the Flyte endpoint's host and
 //!   the hosts the config names (`tokenUrl`), never to a third-party IdP found by discovery.
 //!
+//! - gRPC (discovery from flyteadmin's AuthMetadataService, `src/discovery/grpc.rs`) goes
+//!   through [`HttpClient::send_h2`]: a third client with the same TLS, CA, proxy and
+//!   `proxy-authorization`, speaking HTTP/2 only (ALPN `h2` over TLS; prior knowledge, i.e.
+//!   h2c, in plain text with `insecure`), whose response keeps its trailers.
+//!
 //! Response bodies are capped in size; URLs in messages never show user info or query.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use http_body_util::BodyExt;
 use reqwest::header::{HeaderValue, LOCATION, PROXY_AUTHORIZATION, RETRY_AFTER, USER_AGENT};
 use rustls::pki_types::CertificateDer;
 
@@ -82,6 +88,8 @@ pub struct HttpClient {
     client: Arc<PerProcess<reqwest::Client>>,
     /// The client for single-use grants: keeps no idle connection (see the module docs).
     unpooled: Arc<PerProcess<reqwest::Client>>,
+    /// The HTTP/2-only client for gRPC ([`HttpClient::send_h2`]), built on first use.
+    h2: Arc<PerProcess<reqwest::Client>>,
     /// The certificate check both clients of this process share (a child after `fork()` makes
     /// its own: a parent's thread may have been building the platform verifier).
     verifier: Arc<PerProcess<Arc<Verifier>>>,
@@ -121,6 +129,7 @@ impl HttpClient {
         Ok(HttpClient {
             client: Arc::new(PerProcess::with(client)),
             unpooled: Arc::new(PerProcess::new()),
+            h2: Arc::new(PerProcess::new()),
             verifier: Arc::new(PerProcess::with(verifier)),
             extra_roots,
             config: Arc::new(config.clone()),
@@ -133,10 +142,19 @@ impl HttpClient {
 
     /// The reqwest client for this process and `policy`.
     fn client(&self, policy: Policy) -> Result<reqwest::Client> {
-        let (cell, pooling) = if policy.single_use {
-            (&self.unpooled, Pooling::Unpooled)
+        if policy.single_use {
+            self.client_for(Pooling::Unpooled)
         } else {
-            (&self.client, Pooling::Pooled)
+            self.client_for(Pooling::Pooled)
+        }
+    }
+
+    /// The reqwest client for this process and `pooling`.
+    fn client_for(&self, pooling: Pooling) -> Result<reqwest::Client> {
+        let cell = match pooling {
+            Pooling::Pooled => &self.client,
+            Pooling::Unpooled => &self.unpooled,
+            Pooling::Http2 => &self.h2,
         };
         cell.get_or_try_init(|| {
             let verifier = self
@@ -192,26 +210,7 @@ impl HttpClient {
                 USER_AGENT,
                 HeaderValue::from_static(concat!("flyteauth/", env!("CARGO_PKG_VERSION"))),
             );
-            let proxy_value = match &self.proxy_token {
-                Some(p)
-                    if self
-                        .proxy_hosts
-                        .iter()
-                        .any(|h| Some(h) == host_and_port(url.as_str()).as_ref()) =>
-                {
-                    let v = p.header_value().await?;
-                    let mut hv = HeaderValue::from_str(&v).map_err(|_| {
-                        Error::new(
-                            ErrorKind::Command,
-                            "proxyCommand printed a token that is not a valid header value",
-                        )
-                    })?;
-                    hv.set_sensitive(true);
-                    req.headers_mut().insert(PROXY_AUTHORIZATION, hv);
-                    Some(v)
-                }
-                _ => None,
-            };
+            let proxy_value = self.add_proxy_authorization(&mut req).await?;
             if !body.is_empty() {
                 *req.body_mut() = Some(body.clone().into());
             }
@@ -285,6 +284,80 @@ impl HttpClient {
             );
             tokio::time::sleep(delay).await;
             attempt += 1;
+        }
+    }
+
+    /// Add `proxy-authorization` to `req` when it goes to a host that receives it; returns
+    /// the value added.
+    async fn add_proxy_authorization(
+        &self,
+        req: &mut reqwest::Request,
+    ) -> Result<Option<Arc<str>>> {
+        let Some(p) = &self.proxy_token else {
+            return Ok(None);
+        };
+        let host = host_and_port(req.url().as_str());
+        if !self.proxy_hosts.iter().any(|h| Some(h) == host.as_ref()) {
+            return Ok(None);
+        }
+        let v = p.header_value().await?;
+        let mut hv = HeaderValue::from_str(&v).map_err(|_| {
+            Error::new(
+                ErrorKind::Command,
+                "proxyCommand printed a token that is not a valid header value",
+            )
+        })?;
+        hv.set_sensitive(true);
+        req.headers_mut().insert(PROXY_AUTHORIZATION, hv);
+        Ok(Some(v))
+    }
+
+    /// Send `request` over HTTP/2 for a gRPC call, with the same TLS, CA, proxy and
+    /// `proxy-authorization` as every other request (ALPN `h2` over TLS; h2c, HTTP/2 with prior
+    /// knowledge, in plain text with `insecure`). A connection that failed is retried with the
+    /// GETs' backoff and `maxRetries`; any answer is returned, whatever its status, with its
+    /// body (capped) and trailers.
+    pub async fn send_h2(&self, request: http::Request<Vec<u8>>) -> Result<H2Response> {
+        let (parts, body) = request.into_parts();
+        let url = reqwest::Url::parse(&parts.uri.to_string()).map_err(|e| {
+            Error::new(
+                ErrorKind::Internal,
+                format!("{}: bad URL: {e}", redact_url(&parts.uri.to_string())),
+            )
+        })?;
+        let what = format!("{} {}", parts.method, redact_url(url.as_str()));
+        let mut attempt: u32 = 0;
+        loop {
+            let mut req = reqwest::Request::new(parts.method.clone(), url.clone());
+            *req.headers_mut() = parts.headers.clone();
+            req.headers_mut().insert(
+                USER_AGENT,
+                HeaderValue::from_static(concat!("flyteauth/", env!("CARGO_PKG_VERSION"))),
+            );
+            self.add_proxy_authorization(&mut req).await?;
+            *req.body_mut() = Some(body.clone().into());
+            let outcome = match self.client_for(Pooling::Http2)?.execute(req).await {
+                Ok(resp) => read_h2_response(resp, &what).await,
+                Err(e) => Err(transport_error(&what, &e)),
+            };
+            match &outcome {
+                Ok(resp) => crate::logging::debug!("{what}: {}", resp.status),
+                Err(e) => crate::logging::debug!("{}", e.message()),
+            }
+            match outcome {
+                // Only a connection that failed: the request never reached the server. A
+                // server that does not speak HTTP/2 fails the same way every time.
+                Err(e) if e.is_connect_failure() && attempt < self.max_retries => {
+                    let delay = self.backoff(attempt, None);
+                    crate::logging::debug!(
+                        "{what}: attempt {} failed, retrying in {delay:?}",
+                        attempt + 1
+                    );
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                outcome => return outcome,
+            }
         }
     }
 
@@ -363,6 +436,52 @@ async fn read_response(mut resp: reqwest::Response, what: &str) -> Result<http::
         .map_err(|e| Error::new(ErrorKind::Internal, format!("{what}: {e}")))
 }
 
+/// An HTTP/2 response read to its end: what a gRPC call needs of it.
+#[derive(Debug)]
+pub struct H2Response {
+    /// The HTTP status.
+    pub status: http::StatusCode,
+    /// The response headers (in a gRPC Trailers-Only answer, they hold `grpc-status`).
+    pub headers: http::HeaderMap,
+    /// The body, at most [`MAX_BODY_BYTES`].
+    pub body: Vec<u8>,
+    /// The trailers (`grpc-status`, `grpc-message`); empty when there were none.
+    pub trailers: http::HeaderMap,
+}
+
+/// Read an HTTP/2 response frame by frame, keeping the trailers that a buffered read drops.
+async fn read_h2_response(resp: reqwest::Response, what: &str) -> Result<H2Response> {
+    let (parts, mut body) = http::Response::<reqwest::Body>::from(resp).into_parts();
+    let mut data = Vec::new();
+    let mut trailers = http::HeaderMap::new();
+    while let Some(frame) = body.frame().await {
+        let frame =
+            frame.map_err(|e| transport_error(what, &e).with_http_status(parts.status.as_u16()))?;
+        match frame.into_data() {
+            Ok(chunk) => {
+                if data.len() + chunk.len() > MAX_BODY_BYTES {
+                    return Err(Error::new(
+                        ErrorKind::Protocol,
+                        format!("{what}: the response body is larger than {MAX_BODY_BYTES} bytes"),
+                    ));
+                }
+                data.extend_from_slice(&chunk);
+            }
+            Err(frame) => {
+                if let Ok(t) = frame.into_trailers() {
+                    trailers.extend(t);
+                }
+            }
+        }
+    }
+    Ok(H2Response {
+        status: parts.status,
+        headers: parts.headers,
+        body: data,
+        trailers,
+    })
+}
+
 fn retry_after_header(resp: &http::Response<Vec<u8>>) -> Option<Duration> {
     let value = resp.headers().get(RETRY_AFTER)?.to_str().ok()?;
     value.trim().parse::<u64>().ok().map(Duration::from_secs)
@@ -414,6 +533,8 @@ enum Pooling {
     Pooled,
     /// Every request on a new connection (single-use grants).
     Unpooled,
+    /// Pooled, HTTP/2 only (gRPC): ALPN `h2` over TLS, prior knowledge (h2c) in plain text.
+    Http2,
 }
 
 /// A reqwest client with the config's TLS (checked by `verifier`), proxy and timeouts.
@@ -422,18 +543,24 @@ fn build_client(
     pooling: Pooling,
     verifier: Arc<Verifier>,
 ) -> Result<reqwest::Client> {
-    let tls = tls_config(verifier)?;
+    let mut tls = tls_config(verifier)?;
+    if pooling == Pooling::Http2 {
+        tls.alpn_protocols = vec![b"h2".to_vec()];
+    }
     let mut builder = reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         .connect_timeout(config.per_retry_timeout.min(Duration::from_secs(10)))
         .timeout(config.per_retry_timeout)
         .pool_idle_timeout(Duration::from_secs(60))
         .pool_max_idle_per_host(match pooling {
-            Pooling::Pooled => usize::MAX,
+            Pooling::Pooled | Pooling::Http2 => usize::MAX,
             Pooling::Unpooled => 0,
         })
         // Redirects are followed by `send_with`, per request policy.
         .redirect(reqwest::redirect::Policy::none());
+    if pooling == Pooling::Http2 {
+        builder = builder.http2_prior_knowledge();
+    }
     if let Some(proxy) = &config.http_proxy_url {
         let proxy = reqwest::Proxy::all(proxy.as_str()).map_err(|e| {
             Error::config(format!(

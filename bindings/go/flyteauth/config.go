@@ -114,6 +114,9 @@ type Config struct {
 	// [KeyringLayoutFlytectl], so a login is shared with pyflyte and flytectl and a rotated
 	// refresh token never stays behind, spent, in the other tool's item.
 	KeyringLayouts []KeyringLayout `json:"keyringLayouts,omitempty"`
+	// Discovery is how flyteadmin's AuthMetadataService is asked (a flyteauth extension).
+	// Default [DiscoveryAuto].
+	Discovery Discovery `json:"discovery,omitempty"`
 }
 
 // PkceConfig is Config.PkceConfig, the "pkceConfig" object: the browser login.
@@ -178,6 +181,23 @@ const (
 	// KeyringLayoutFlytectl is flytectl's layout: service flytectl, user
 	// "dns:///<endpoint>:flytectl-user", one JSON oauth2.Token.
 	KeyringLayoutFlytectl KeyringLayout = "flytectl"
+)
+
+// Discovery is Config.Discovery: how flyteadmin's AuthMetadataService is asked. gRPC uses
+// the same TLS, CA, proxy and proxy-authorization settings as HTTP (h2c with Insecure).
+type Discovery string
+
+const (
+	// DiscoveryAuto asks the HTTP routes, then gRPC when they fail (404, a body that is not
+	// the JSON document, no connection), for ingresses that route only gRPC to flyteadmin
+	// (the default).
+	DiscoveryAuto Discovery = "auto"
+	// DiscoveryHTTP asks only the HTTP routes (/.well-known/oauth-authorization-server,
+	// /config/v1/flyte_client).
+	DiscoveryHTTP Discovery = "http"
+	// DiscoveryGRPC asks only gRPC (flyteidl.service.AuthMetadataService), as flytekit and
+	// flytectl do.
+	DiscoveryGRPC Discovery = "grpc"
 )
 
 // Duration is a [time.Duration] encoded in JSON as Go writes it ("15s", "2m0s", "1h30m0s"),

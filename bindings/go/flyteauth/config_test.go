@@ -121,6 +121,7 @@ func TestConfigEveryFieldIsAccepted(t *testing.T) {
 		Interactive:        &interactive,
 		TokenCache:         flyteauth.TokenCacheMemory,
 		KeyringLayouts:     []flyteauth.KeyringLayout{flyteauth.KeyringLayoutFlytekit, flyteauth.KeyringLayoutFlytectl},
+		Discovery:          flyteauth.DiscoveryGRPC,
 	}
 	// A field added to Config must be set here, or this test proves nothing about it.
 	if zero := zeroFields(reflect.ValueOf(cfg), ""); len(zero) > 0 {
@@ -223,6 +224,15 @@ func TestConfigConstantsAreAccepted(t *testing.T) {
 	}
 }
 
+// Every Discovery constant is a value the library accepts.
+func TestDiscoveryConstantsAreAccepted(t *testing.T) {
+	for _, d := range []flyteauth.Discovery{flyteauth.DiscoveryAuto, flyteauth.DiscoveryHTTP, flyteauth.DiscoveryGRPC} {
+		if _, err := flyteauth.NewFromConfig(flyteauth.Config{Endpoint: "dns:///flyte.example.com", Discovery: d}); err != nil {
+			t.Errorf("Discovery %q: %v", d, err)
+		}
+	}
+}
+
 // A wrong value is the library's configuration error naming the key, without the secret.
 func TestConfigErrors(t *testing.T) {
 	const secret = "inline-secret-81f3c2"
@@ -237,6 +247,7 @@ func TestConfigErrors(t *testing.T) {
 		{flyteauth.Config{Endpoint: "flyte.example.com", PerRetryTimeout: flyteauth.Duration(-time.Second)}, "perRetryTimeout"},
 		{flyteauth.Config{Endpoint: "flyte.example.com", DeviceFlowConfig: flyteauth.DeviceFlowConfig{PollInterval: -1}}, "deviceFlowConfig.pollInterval"},
 		{flyteauth.Config{Endpoint: "flyte.example.com", TokenCache: "disk"}, "tokenCache"},
+		{flyteauth.Config{Endpoint: "flyte.example.com", Discovery: "carrier-pigeon"}, "discovery"},
 		{flyteauth.Config{Endpoint: "flyte.example.com", MaxRetries: &negative}, "maxRetries"},
 	} {
 		a, err := flyteauth.NewFromConfig(tc.cfg)

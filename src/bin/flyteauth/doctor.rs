@@ -7,7 +7,9 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use flyteauth::cache::KeyringCache;
-use flyteauth::config::{FileFormat, FileOrigin, FlyteConfigSources, ProcessEnv, SettingSource};
+use flyteauth::config::{
+    DiscoveryProtocol, FileFormat, FileOrigin, FlyteConfigSources, ProcessEnv, SettingSource,
+};
 use flyteauth::discovery::{Discovery, OAuth2Metadata, OAUTH2_METADATA_PATH};
 use flyteauth::flows::command::ProxyToken;
 use flyteauth::http::HttpClient;
@@ -169,7 +171,26 @@ fn discovery(report: &mut Report, config: &Config, http: &HttpClient) {
         Ok(response) => {
             clock(report, response.headers().get(http::header::DATE), sent);
             let status = response.status();
-            if status == http::StatusCode::NOT_FOUND {
+            if status == http::StatusCode::NOT_FOUND && config.discovery != DiscoveryProtocol::Http
+            {
+                // An ingress that routes only gRPC to flyteadmin: ask the service there.
+                let grpc = Discovery::new(Some(base.clone()), DiscoveryProtocol::Grpc);
+                let client = http.clone();
+                match flyteauth::runtime::block_on(async move { grpc.metadata(&client).await }) {
+                    Ok(m) => {
+                        report.ok(format!(
+                            "GET {url}: 404, but gRPC flyteidl.service.AuthMetadataService answers \
+                             (discovery: {})",
+                            discovery_name(config.discovery)
+                        ));
+                        print_endpoints(report, &m);
+                    }
+                    Err(e) => report.warn(
+                        format!("GET {url}: 404; then {}", e.message()),
+                        "set tokenUrl (and authorizationEndpoint/deviceAuthorizationEndpoint for logins) in the config",
+                    ),
+                }
+            } else if status == http::StatusCode::NOT_FOUND {
                 report.warn(
                     format!("GET {url}: 404: the server has no Flyte AuthMetadataService"),
                     "set tokenUrl (and authorizationEndpoint/deviceAuthorizationEndpoint for logins) in the config",
@@ -183,17 +204,7 @@ fn discovery(report: &mut Report, config: &Config, http: &HttpClient) {
                 match OAuth2Metadata::from_json(response.body()) {
                     Ok(m) => {
                         report.ok(format!("GET {url}"));
-                        for (name, value) in [
-                            ("token_endpoint", &m.token_endpoint),
-                            ("authorization_endpoint", &m.authorization_endpoint),
-                            (
-                                "device_authorization_endpoint",
-                                &m.device_authorization_endpoint,
-                            ),
-                        ] {
-                            report
-                                .info(format!("{name}: {}", value.as_deref().unwrap_or("(none)")));
-                        }
+                        print_endpoints(report, &m);
                     }
                     Err(e) => report.fail(
                         e.message(),
@@ -203,13 +214,13 @@ fn discovery(report: &mut Report, config: &Config, http: &HttpClient) {
             }
         }
     }
-    let discovery = Discovery::new(Some(base.clone()));
+    let discovery = Discovery::new(Some(base.clone()), config.discovery);
     let client = http.clone();
     match flyteauth::runtime::block_on(async move { discovery.client_config(&client).await }) {
         Ok(Some(c)) => {
             report.ok(format!(
-                "GET {base}{}",
-                flyteauth::discovery::CLIENT_CONFIG_PATH
+                "the public client config of {base}'s AuthMetadataService (discovery: {})",
+                discovery_name(config.discovery)
             ));
             report.info(format!(
                 "client_id: {}",
@@ -232,10 +243,39 @@ fn discovery(report: &mut Report, config: &Config, http: &HttpClient) {
             ));
         }
         Ok(None) => report.info(format!(
-            "GET {base}{}: 404 (the config's own clientId, scopes and audience are used)",
-            flyteauth::discovery::CLIENT_CONFIG_PATH
+            "{base}: no public client config (HTTP {}: 404{}); the config's own clientId, \
+             scopes and audience are used",
+            flyteauth::discovery::CLIENT_CONFIG_PATH,
+            if config.discovery == DiscoveryProtocol::Http {
+                ""
+            } else {
+                ", gRPC: UNIMPLEMENTED or unreachable"
+            }
         )),
         Err(e) => report.fail(e.message(), &network_fix(e.kind(), config)),
+    }
+}
+
+/// The OAuth2 endpoints the server advertises.
+fn print_endpoints(report: &mut Report, m: &OAuth2Metadata) {
+    for (name, value) in [
+        ("token_endpoint", &m.token_endpoint),
+        ("authorization_endpoint", &m.authorization_endpoint),
+        (
+            "device_authorization_endpoint",
+            &m.device_authorization_endpoint,
+        ),
+    ] {
+        report.info(format!("{name}: {}", value.as_deref().unwrap_or("(none)")));
+    }
+}
+
+/// The `discovery` value as the config writes it.
+fn discovery_name(protocol: DiscoveryProtocol) -> &'static str {
+    match protocol {
+        DiscoveryProtocol::Auto => "auto",
+        DiscoveryProtocol::Http => "http",
+        DiscoveryProtocol::Grpc => "grpc",
     }
 }
 

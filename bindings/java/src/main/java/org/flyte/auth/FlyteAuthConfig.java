@@ -87,6 +87,37 @@ public final class FlyteAuthConfig {
     }
   }
 
+  /**
+   * The {@code discovery} values: how flyteadmin's AuthMetadataService is asked. gRPC uses the
+   * same TLS, CA, proxy and proxy-authorization settings as HTTP (h2c when insecure).
+   */
+  public enum Discovery {
+    /**
+     * The HTTP routes, then gRPC when they fail (404, a body that is not the JSON document, no
+     * connection), for ingresses that route only gRPC to flyteadmin (the default).
+     */
+    AUTO("auto"),
+    /** Only the HTTP routes ({@code /.well-known/oauth-authorization-server}, ...). */
+    HTTP("http"),
+    /** Only gRPC ({@code flyteidl.service.AuthMetadataService}), as flytekit and flytectl do. */
+    GRPC("grpc");
+
+    private final String value;
+
+    Discovery(String value) {
+      this.value = value;
+    }
+
+    /**
+     * The value written to the configuration, e.g. {@code "grpc"}.
+     *
+     * @return the value
+     */
+    public String value() {
+      return value;
+    }
+  }
+
   /** The {@code tokenCache} values: where interactive logins (PKCE, device flow) are kept. */
   public enum TokenCache {
     /** The OS keyring, shared with pyflyte and flytectl (the default). */
@@ -670,6 +701,20 @@ public final class FlyteAuthConfig {
         throw new NullPointerException("tokenCache");
       }
       return put("tokenCache", cache.value());
+    }
+
+    /**
+     * {@code discovery}: how flyteadmin's AuthMetadataService is asked (HTTP, then gRPC, by
+     * default).
+     *
+     * @param discovery the protocol(s)
+     * @return this builder
+     */
+    public Builder discovery(Discovery discovery) {
+      if (discovery == null) {
+        throw new NullPointerException("discovery");
+      }
+      return put("discovery", discovery.value());
     }
 
     /**

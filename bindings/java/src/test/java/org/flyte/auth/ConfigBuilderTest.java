@@ -102,6 +102,7 @@ class ConfigBuilderTest {
             .interactive(false)
             .tokenCache(FlyteAuthConfig.TokenCache.MEMORY)
             .keyringLayouts(FlyteAuthConfig.KeyringLayout.FLYTECTL)
+            .discovery(FlyteAuthConfig.Discovery.GRPC)
             .build();
     Map<String, Object> json = Json.object(config.toJson());
     Map<String, Object> pkce = new LinkedHashMap<>();
@@ -117,11 +118,12 @@ class ConfigBuilderTest {
     assertEquals("Pkce", json.get("authType"));
     assertEquals("memory", json.get("tokenCache"));
     assertEquals(Arrays.asList("flytectl"), json.get("keyringLayouts"));
+    assertEquals("grpc", json.get("discovery"));
     assertEquals("http://proxy.example.com:3128", json.get("httpProxyURL"));
     assertEquals(Boolean.FALSE, json.get("interactive"));
     assertEquals(3L, ((Number) json.get("maxRetries")).longValue());
     assertEquals(Arrays.asList("https://flyte.example.com/api"), json.get("resource"));
-    assertEquals(24, json.size(), json.keySet().toString());
+    assertEquals(25, json.size(), json.keySet().toString());
     // The library knows every key (an unknown one would be a ConfigException naming it).
     Authenticator.create(config).close();
 

@@ -1,18 +1,30 @@
-//! Client configuration from Flyte's AuthMetadataService over HTTP:
-//! `GET {base}/.well-known/oauth-authorization-server` (the OAuth2 endpoints) and
-//! `GET {base}/config/v1/flyte_client` (client id, redirect URI, scopes, header key,
-//! audience).
+//! Client configuration from Flyte's AuthMetadataService: the OAuth2 endpoints
+//! (`GetOAuth2Metadata`) and the public client configuration (`GetPublicClientConfig`: client
+//! id, redirect URI, scopes, header key, audience).
+//!
+//! flyteadmin serves the service twice: over HTTP through its gateway,
+//! `GET {base}/.well-known/oauth-authorization-server` and `GET {base}/config/v1/flyte_client`,
+//! and over gRPC ([`grpc`]), which is what flytekit and flytectl call. An ingress that routes
+//! only gRPC to flyteadmin answers the HTTP routes with 404 or an HTML page. The config's
+//! `discovery` ([`DiscoveryProtocol`]) says which to ask: `auto` (the default) asks HTTP
+//! first and, when that fails (404, a body that is not the document, no connection), gRPC;
+//! after that success, the other document is asked over gRPC first. This module decides the
+//! order; [`grpc`] is the wire.
 //!
 //! Each document is fetched at most once per authenticator and then cached; a failed fetch is
 //! not cached, so the next call tries again (the HTTP layer already retried transient errors).
 //! flyteadmin's gateway writes snake_case keys; camelCase is accepted too, and `""` means
 //! absent, as proto3 writes unset strings.
 
+pub mod grpc;
+
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer};
 use tokio::sync::OnceCell;
 
+use crate::config::DiscoveryProtocol;
 use crate::epoch::PerProcess;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::HttpClient;
@@ -171,75 +183,243 @@ fn null_as_empty<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Erro
 #[derive(Debug)]
 pub struct Discovery {
     base_url: Option<String>,
+    protocol: DiscoveryProtocol,
+    /// `auto` only: gRPC answered where HTTP had failed, so the other document is asked over
+    /// gRPC first.
+    grpc_first: AtomicBool,
     /// Per process: a fetch in flight in the parent at `fork()` would never complete in the
     /// child (see [`crate::epoch`]); the child fetches again.
     metadata: PerProcess<Arc<OnceCell<Arc<OAuth2Metadata>>>>,
-    client_config: PerProcess<Arc<OnceCell<Option<Arc<PublicClientConfig>>>>>,
+    client_config: PerProcess<Arc<OnceCell<ClientConfigLookup>>>,
+}
+
+/// The public client configuration, or why the server has none.
+#[derive(Debug, Clone)]
+enum ClientConfigLookup {
+    Found(Arc<PublicClientConfig>),
+    /// No AuthMetadataService: what was asked and what each answered.
+    Absent(String),
+}
+
+/// One way of asking for a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    Http,
+    Grpc,
+}
+
+/// One document's answer: found, or absent with what the server said.
+enum Lookup<T> {
+    Found(T),
+    Absent(String),
 }
 
 impl Discovery {
-    /// Discovery against `base_url` (`None`: no endpoint configured).
-    pub fn new(base_url: Option<String>) -> Self {
+    /// Discovery against `base_url` (`None`: no endpoint configured), asked over `protocol`.
+    pub fn new(base_url: Option<String>, protocol: DiscoveryProtocol) -> Self {
         Discovery {
             base_url,
+            protocol,
+            grpc_first: AtomicBool::new(false),
             metadata: PerProcess::new(),
             client_config: PerProcess::new(),
         }
     }
 
-    fn url(&self, path: &str) -> Result<String> {
-        match &self.base_url {
-            Some(base) => Ok(format!("{base}{path}")),
-            None => Err(Error::config(
-                "endpoint: required to discover the server's auth configuration",
-            )),
+    fn base(&self) -> Result<&str> {
+        self.base_url.as_deref().ok_or_else(|| {
+            Error::config("endpoint: required to discover the server's auth configuration")
+        })
+    }
+
+    /// The protocols to ask, in order.
+    fn order(&self) -> &'static [Protocol] {
+        match self.protocol {
+            DiscoveryProtocol::Http => &[Protocol::Http],
+            DiscoveryProtocol::Grpc => &[Protocol::Grpc],
+            DiscoveryProtocol::Auto if self.grpc_first.load(Ordering::Relaxed) => {
+                &[Protocol::Grpc, Protocol::Http]
+            }
+            DiscoveryProtocol::Auto => &[Protocol::Http, Protocol::Grpc],
         }
+    }
+
+    /// Ask for one document over each protocol in turn until one answers it. When none does:
+    /// `Absent` if one said the service is absent and the others could not be asked (what each
+    /// said, joined), else the errors of every attempt in one message.
+    ///
+    /// Both ways are futures that do nothing until awaited: only those in the order run.
+    async fn lookup<T>(
+        &self,
+        via_http: impl std::future::Future<Output = Result<Lookup<T>>>,
+        via_grpc: impl std::future::Future<Output = Result<Lookup<T>>>,
+    ) -> Result<Lookup<T>> {
+        let order = self.order();
+        // What each attempt answered, in order, and whether one said the service is absent.
+        let mut tried: Vec<String> = Vec::new();
+        let mut absent = false;
+        let mut last_failure: Option<Error> = None;
+        let mut via_http = Some(via_http);
+        let mut via_grpc = Some(via_grpc);
+        for (i, protocol) in order.iter().enumerate() {
+            let answer = match protocol {
+                Protocol::Http => match via_http.take() {
+                    Some(f) => f.await,
+                    None => continue,
+                },
+                Protocol::Grpc => match via_grpc.take() {
+                    Some(f) => f.await,
+                    None => continue,
+                },
+            };
+            match answer {
+                Ok(Lookup::Found(t)) => {
+                    if *protocol == Protocol::Grpc && i > 0 {
+                        crate::logging::debug!(
+                            "flyteauth: the AuthMetadataService answered over gRPC; asking it \
+                             there first from now on"
+                        );
+                        self.grpc_first.store(true, Ordering::Relaxed);
+                    }
+                    return Ok(Lookup::Found(t));
+                }
+                Ok(Lookup::Absent(why)) => {
+                    absent = true;
+                    tried.push(why);
+                }
+                // Only what another protocol may get past: a missing route, a body that is
+                // not the document, no connection; never a timeout, a cancelled call or a
+                // failed proxyCommand, which stop here.
+                Err(e) if falls_back(&e) => {
+                    tried.push(e.message().to_owned());
+                    last_failure = Some(e);
+                }
+                Err(e) if tried.is_empty() => return Err(e),
+                Err(e) => {
+                    return Err(Error::new(
+                        e.kind(),
+                        format!("{}; then {}", tried.join("; then "), e.message()),
+                    ))
+                }
+            }
+        }
+        // One protocol said the service is absent and the others could not be asked at all
+        // (e.g. a server that speaks no HTTP/2): absent, saying what each answered.
+        if absent {
+            return Ok(Lookup::Absent(tried.join("; then ")));
+        }
+        let Some(last) = last_failure else {
+            return Err(Error::new(
+                ErrorKind::Internal,
+                "discovery: no protocol to ask",
+            ));
+        };
+        if tried.len() == 1 {
+            return Err(last);
+        }
+        // The last failure decides the kind; the message tells every attempt.
+        let mut err = Error::new(
+            last.kind(),
+            format!(
+                "the server's AuthMetadataService could not be asked: {}",
+                tried.join("; then ")
+            ),
+        );
+        if let Some(status) = last.http_status() {
+            err = err.with_http_status(status);
+        }
+        if last.is_connect_failure() {
+            err = err.with_connect_failure();
+        }
+        Err(err)
     }
 
     /// The OAuth2 metadata, fetched on first use.
     pub async fn metadata(&self, http: &HttpClient) -> Result<Arc<OAuth2Metadata>> {
         let cell = self.metadata.get_or_init(Default::default);
         cell.get_or_try_init(|| async {
-            let url = self.url(OAUTH2_METADATA_PATH)?;
-            let body = fetch(http, &url)
-                .await?
-                .ok_or_else(|| not_found(&url, "set tokenUrl in the config instead"))?;
-            let metadata = OAuth2Metadata::from_json(&body)?;
-            metadata.require_https(http)?;
-            Ok(Arc::new(metadata))
-        })
-        .await
-        .cloned()
-    }
-
-    /// The public client configuration, fetched on first use. `Ok(None)` when the server has
-    /// no such route (404): callers decide whether they can do without it.
-    pub async fn client_config(
-        &self,
-        http: &HttpClient,
-    ) -> Result<Option<Arc<PublicClientConfig>>> {
-        let cell = self.client_config.get_or_init(Default::default);
-        cell.get_or_try_init(|| async {
-            let url = self.url(CLIENT_CONFIG_PATH)?;
-            match fetch(http, &url).await? {
-                Some(body) => PublicClientConfig::from_json(&body).map(|c| Some(Arc::new(c))),
-                None => Ok(None),
+            let base = self.base()?;
+            let lookup = self
+                .lookup(
+                    http_document(http, base, OAUTH2_METADATA_PATH, OAuth2Metadata::from_json),
+                    async {
+                        Ok(match grpc::oauth2_metadata(http, base).await? {
+                            grpc::Answer::Found(m) => Lookup::Found(m),
+                            grpc::Answer::Absent { why } => Lookup::Absent(format!(
+                                "{}: {why}",
+                                grpc::describe(base, grpc::GET_OAUTH2_METADATA)
+                            )),
+                        })
+                    },
+                )
+                .await?;
+            match lookup {
+                Lookup::Found(metadata) => {
+                    metadata.require_https(http)?;
+                    Ok(Arc::new(metadata))
+                }
+                Lookup::Absent(why) => Err(absent(&why, "set tokenUrl in the config instead")),
             }
         })
         .await
         .cloned()
     }
 
-    /// [`Discovery::client_config`], where a 404 is an error whose message ends with `hint`
-    /// (what to configure instead, or why there is no way around it).
+    async fn client_config_lookup(&self, http: &HttpClient) -> Result<ClientConfigLookup> {
+        let cell = self.client_config.get_or_init(Default::default);
+        cell.get_or_try_init(|| async {
+            let base = self.base()?;
+            let lookup = self
+                .lookup(
+                    http_document(
+                        http,
+                        base,
+                        CLIENT_CONFIG_PATH,
+                        PublicClientConfig::from_json,
+                    ),
+                    async {
+                        Ok(match grpc::public_client_config(http, base).await? {
+                            grpc::Answer::Found(c) => Lookup::Found(c),
+                            grpc::Answer::Absent { why } => Lookup::Absent(format!(
+                                "{}: {why}",
+                                grpc::describe(base, grpc::GET_PUBLIC_CLIENT_CONFIG)
+                            )),
+                        })
+                    },
+                )
+                .await?;
+            Ok(match lookup {
+                Lookup::Found(c) => ClientConfigLookup::Found(Arc::new(c)),
+                Lookup::Absent(why) => ClientConfigLookup::Absent(why),
+            })
+        })
+        .await
+        .cloned()
+    }
+
+    /// The public client configuration, fetched on first use. `Ok(None)` when the server has
+    /// no AuthMetadataService (HTTP 404, gRPC UNIMPLEMENTED): callers decide whether they can
+    /// do without it.
+    pub async fn client_config(
+        &self,
+        http: &HttpClient,
+    ) -> Result<Option<Arc<PublicClientConfig>>> {
+        Ok(match self.client_config_lookup(http).await? {
+            ClientConfigLookup::Found(c) => Some(c),
+            ClientConfigLookup::Absent(_) => None,
+        })
+    }
+
+    /// [`Discovery::client_config`], where an absent service is an error whose message ends
+    /// with `hint` (what to configure instead, or why there is no way around it).
     pub async fn require_client_config(
         &self,
         http: &HttpClient,
         hint: &str,
     ) -> Result<Arc<PublicClientConfig>> {
-        match self.client_config(http).await? {
-            Some(c) => Ok(c),
-            None => Err(not_found(&self.url(CLIENT_CONFIG_PATH)?, hint)),
+        match self.client_config_lookup(http).await? {
+            ClientConfigLookup::Found(c) => Ok(c),
+            ClientConfigLookup::Absent(why) => Err(absent(&why, hint)),
         }
     }
 }
@@ -282,13 +462,46 @@ pub async fn issuer_metadata(http: &HttpClient, issuer: &str) -> Result<Option<O
     Ok(Some(metadata))
 }
 
-/// A 404 from the AuthMetadataService; `hint` says what to do instead (a full sentence).
-fn not_found(url: &str, hint: &str) -> Error {
-    Error::new(
+/// Whether another protocol may succeed where `e` failed: a route the front does not serve
+/// (any HTTP error but a refused authentication), a body that is not the document, no
+/// connection. A 401/403/407 would be the same over gRPC (same host, same proxy).
+fn falls_back(e: &Error) -> bool {
+    if matches!(e.http_status(), Some(401 | 403 | 407)) {
+        return false;
+    }
+    match e.kind() {
+        ErrorKind::Discovery | ErrorKind::Protocol => true,
+        ErrorKind::Network => e.is_connect_failure() || e.http_status().is_some(),
+        _ => false,
+    }
+}
+
+/// The server has no AuthMetadataService: `why` says what was asked and what it answered;
+/// `hint` what to do instead (a full sentence).
+fn absent(why: &str, hint: &str) -> Error {
+    let mut err = Error::new(
         ErrorKind::Discovery,
-        format!("GET {url}: 404 Not Found: the server has no Flyte AuthMetadataService; {hint}"),
-    )
-    .with_http_status(404)
+        format!("{why}: the server has no Flyte AuthMetadataService; {hint}"),
+    );
+    // The HTTP status when HTTP was asked (callers treat a 404 as "nothing advertised").
+    if why.contains("404 Not Found") {
+        err = err.with_http_status(404);
+    }
+    err
+}
+
+/// `GET {base}{path}`, parsed by `parse`; a 404 is `Absent`.
+async fn http_document<T>(
+    http: &HttpClient,
+    base: &str,
+    path: &str,
+    parse: fn(&[u8]) -> Result<T>,
+) -> Result<Lookup<T>> {
+    let url = format!("{base}{path}");
+    match fetch(http, &url).await? {
+        Some(body) => parse(&body).map(Lookup::Found),
+        None => Ok(Lookup::Absent(format!("GET {url}: 404 Not Found"))),
+    }
 }
 
 /// GET a JSON document: `Some(body)` on 200, `None` on 404, an error otherwise.
