@@ -420,20 +420,40 @@ async fn device_flow_sends_pkce_when_the_idp_requires_it() {
 }
 
 /// A mock authorization server that advertises RFC 9207 (`iss` on the authorization
-/// response), with a token endpoint that would hand out a token for any code.
-async fn iss_advertising_server() -> wiremock::MockServer {
+/// response), with a token endpoint that would hand out a token for any code. `relayed`: the
+/// Flyte endpoint's metadata is the issuer's as flyteadmin relays it (its
+/// `OAuth2MetadataResponse` has no `authorization_response_iss_parameter_supported`), and
+/// only the issuer's own discovery document advertises RFC 9207.
+async fn iss_advertising_server(relayed: bool) -> wiremock::MockServer {
     use wiremock::matchers::{method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
     let server = MockServer::start().await;
     let uri = server.uri();
+    let issuer = if relayed {
+        format!("{uri}/realms/flyte")
+    } else {
+        uri.clone()
+    };
+    let mut metadata = json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{uri}/auth"),
+        "token_endpoint": format!("{uri}/token"),
+        "authorization_response_iss_parameter_supported": true,
+    });
+    if relayed {
+        Mock::given(method("GET"))
+            .and(path("/realms/flyte/.well-known/openid-configuration"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(metadata.clone()))
+            .mount(&server)
+            .await;
+        metadata
+            .as_object_mut()
+            .unwrap()
+            .remove("authorization_response_iss_parameter_supported");
+    }
     Mock::given(method("GET"))
         .and(path("/.well-known/oauth-authorization-server"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "issuer": uri,
-            "authorization_endpoint": format!("{uri}/auth"),
-            "token_endpoint": format!("{uri}/token"),
-            "authorization_response_iss_parameter_supported": true,
-        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(metadata))
         .mount(&server)
         .await;
     Mock::given(method("GET"))
@@ -458,7 +478,18 @@ async fn iss_advertising_server() -> wiremock::MockServer {
 /// refused with a clear error, and its code is never exchanged (nor shown).
 #[tokio::test(flavor = "multi_thread")]
 async fn pkce_refuses_a_callback_whose_iss_is_not_the_issuer() {
-    let server = iss_advertising_server().await;
+    refuses_a_callback_whose_iss_is_not_the_issuer(false).await;
+}
+
+/// The same behind flyteadmin, which relays an external issuer's metadata (Keycloak, Okta)
+/// without the RFC 9207 field: the issuer's own discovery document says it sends `iss`.
+#[tokio::test(flavor = "multi_thread")]
+async fn pkce_checks_iss_when_only_the_issuers_own_metadata_advertises_it() {
+    refuses_a_callback_whose_iss_is_not_the_issuer(true).await;
+}
+
+async fn refuses_a_callback_whose_iss_is_not_the_issuer(relayed: bool) {
+    let server = iss_advertising_server(relayed).await;
     let cfg = json!({"endpoint": server.uri(), "authType": "Pkce", "tokenCache": "memory",
                      "pkceConfig": {"timeout": "60s"}});
     for iss in [Some("https://attacker.example"), None] {

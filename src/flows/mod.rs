@@ -14,7 +14,7 @@ use std::sync::Arc;
 use crate::cache::KeyringCache;
 use crate::cancel::CancelToken;
 use crate::config::{AuthType, Config};
-use crate::discovery::{Discovery, PublicClientConfig};
+use crate::discovery::{Discovery, OAuth2Metadata, PublicClientConfig};
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::HttpClient;
 use crate::interaction::PromptSink;
@@ -185,6 +185,7 @@ impl FlowContext<'_> {
                     )
                 })?;
                 let endpoint_name = self.config.endpoint.as_deref().unwrap_or("Flyte");
+                let expected_issuer = self.rfc9207_issuer(&metadata).await;
                 pkce::login(
                     self.http,
                     self.prompt,
@@ -196,10 +197,7 @@ impl FlowContext<'_> {
                         scopes: &scopes,
                         audience: audience.as_deref(),
                         resource: &self.config.resource,
-                        expected_issuer: metadata
-                            .issuer
-                            .as_deref()
-                            .filter(|_| metadata.authorization_response_iss_parameter_supported),
+                        expected_issuer,
                         timeout: self.config.pkce.timeout,
                         endpoint_name,
                         abandon: self.abandon,
@@ -234,6 +232,29 @@ impl FlowContext<'_> {
                     },
                 )
                 .await
+            }
+        }
+    }
+
+    /// The issuer whose `iss` a PKCE callback must carry (RFC 9207), when the server says it
+    /// sends one: per the Flyte endpoint's metadata, else per the issuer's own discovery
+    /// document, since flyteadmin relays an external issuer's metadata (Keycloak, Okta)
+    /// without that field. One more request per login, never per call; when that document
+    /// cannot be read the check stays off, as for any server that does not advertise it.
+    async fn rfc9207_issuer<'m>(&self, metadata: &'m OAuth2Metadata) -> Option<&'m str> {
+        let issuer = metadata.issuer.as_deref()?;
+        if metadata.authorization_response_iss_parameter_supported {
+            return Some(issuer);
+        }
+        match crate::discovery::issuer_metadata(self.http, issuer).await {
+            Ok(Some(own)) if own.authorization_response_iss_parameter_supported => Some(issuer),
+            Ok(_) => None,
+            Err(e) => {
+                crate::logging::debug!(
+                    "PKCE: the issuer's own metadata could not be read ({e}); the callback's \
+                     iss is not checked"
+                );
+                None
             }
         }
     }
