@@ -28,7 +28,7 @@ CFLAGS_DEMO := -std=c11 -O2 -Wall -Wextra -Werror -pedantic -I$(ROOT)/include
 SHELL       := /bin/bash
 SOMAJOR     := $(firstword $(subst ., ,$(VERSION)))
 
-.PHONY: pkgconfig build lib cli header check-header cbindgen fixture fixture-flyteadmin lint test test-suites test-rust test-cli-consumers test-under-load test-keyring test-keycloak test-config-flytekit test-flytekit-sharing test-c test-cpp test-go test-java test-pkgconfig test-readme \
+.PHONY: pkgconfig build lib cli header check-header cbindgen fixture fixture-flyteadmin lint test test-suites test-rust test-cli-consumers test-under-load test-keyring test-keycloak test-interop test-config-flytekit test-flytekit-sharing test-c test-cpp test-go test-java test-pkgconfig test-readme \
         demo bench install clean fuzz-smoke
 
 build: lib check-header $(RELEASE)/pkgconfig/flyteauth.pc
@@ -105,7 +105,7 @@ test:
 
 # test-platforms (mk/dist.mk): aarch64 under qemu, Windows under Wine, the macOS check; its
 # tools are checked first, so that a machine without them fails at once, not after 30 minutes.
-test-suites: cross-tools-check lint check-header go-prebuilt-check fixture test-rust test-cli-consumers test-under-load test-keyring test-keycloak test-config-flytekit test-flytekit-sharing test-c test-cpp test-pkgconfig test-go test-java test-readme fuzz-smoke test-platforms
+test-suites: cross-tools-check lint check-header go-prebuilt-check fixture test-rust test-cli-consumers test-under-load test-keyring test-interop test-config-flytekit test-c test-cpp test-pkgconfig test-go test-java test-readme fuzz-smoke test-platforms
 
 test-rust: fixture
 	$(CARGO) test --all-targets
@@ -142,6 +142,13 @@ test-keyring: fixture $(PYENV)/.installed-2
 	scripts/with-keyring env FLYTEAUTH_TEST_PYTHON=$(ROOT)/$(PYENV)/bin/python \
 	    BROWSER=$(ROOT)/scripts/headless-browser \
 	    $(CARGO) test --test keyring -- --ignored --test-threads 1
+
+# The suites against other real tools, Keycloak and flytekit, spend most of their time waiting
+# (Keycloak's JVM start, flytekit's 15-second tokens): under make test they run side by side,
+# their binaries built first, each one's output printed whole when it ends.
+test-interop: fixture
+	$(CARGO) test --test keycloak --test flytekit_sharing --no-run
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-keycloak test-flytekit-sharing
 
 # A second real IdP (tests/keycloak.rs): Keycloak, started by scripts/with-keycloak (downloaded
 # from Maven Central once per machine into ~/.cache/flyteauth/keycloak, checked against its
