@@ -548,20 +548,8 @@ mod grant {
             .enable_all()
             .build()
             .unwrap()
-            .block_on(async {
-                super::common::scripted_browser()
-                    .post(format!("{}/token", idp.url))
-                    .form(&[
-                        ("grant_type", "refresh_token"),
-                        ("refresh_token", refresh_token),
-                        ("client_id", "test-public"),
-                    ])
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-                    .as_u16()
-            })
+            .block_on(super::common::public_refresh_grant(idp, refresh_token))
+            .0
     }
 }
 

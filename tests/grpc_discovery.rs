@@ -109,17 +109,7 @@ impl Admin {
 
     /// A client-credentials config naming only this endpoint (plaintext: `insecure`).
     fn cc_config(&self, extra: Value) -> String {
-        let mut cfg = json!({
-            "endpoint": format!("dns:///{}", self.endpoint()),
-            "insecure": true,
-            "authType": "ClientSecret",
-            "clientId": CLIENT_ID,
-            "clientSecret": CLIENT_SECRET,
-        });
-        for (k, v) in extra.as_object().expect("an object") {
-            cfg[k] = v.clone();
-        }
-        cfg.to_string()
+        common::cc_config_for(&format!("dns:///{}", self.endpoint()), extra)
     }
 }
 

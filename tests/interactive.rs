@@ -583,21 +583,9 @@ async fn logout_revokes_the_refresh_token_at_the_idp() {
         .await
         .expect("logout is bounded");
 
-    let response = scripted_browser()
-        .post(format!("{}/token", idp.url))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("client_id", "test-public"),
-            ("refresh_token", refresh_tokens[0].as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let body: serde_json::Value =
-        serde_json::from_str(&response.text().await.unwrap_or_default()).unwrap_or_default();
+    let (status, body) = common::public_refresh_grant(&idp, &refresh_tokens[0]).await;
     assert_eq!(
-        (status.as_u16(), body["error"].as_str()),
+        (status, body["error"].as_str()),
         (400, Some("invalid_grant")),
         "the refresh token still works at the IdP after logout"
     );

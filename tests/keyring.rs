@@ -351,18 +351,7 @@ fn flytectl_item(endpoint: &str) -> serde_json::Value {
 /// What flytectl's next command does with the refresh token it holds: a refresh grant at the
 /// IdP, as the public client. The HTTP status (200: the token was good; 400: spent/revoked).
 async fn replay_refresh(idp: &Idp, refresh_token: &str) -> u16 {
-    reqwest::Client::new()
-        .post(format!("{}/token", idp.url))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token),
-            ("client_id", "test-public"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    common::public_refresh_grant(idp, refresh_token).await.0
 }
 
 /// A device login whose tokens are moved out of flytekit's layout into flytectl's, with an
@@ -426,18 +415,9 @@ async fn a_flytectl_login_refreshed_by_flyteauth_leaves_flytectl_the_new_refresh
 
 /// A refresh grant at the IdP as the public client (what flytectl does), the token response.
 async fn refresh_grant(idp: &Idp, refresh_token: &str) -> serde_json::Value {
-    let response = reqwest::Client::new()
-        .post(format!("{}/token", idp.url))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token),
-            ("client_id", "test-public"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "the refresh grant");
-    serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
+    let (status, body) = common::public_refresh_grant(idp, refresh_token).await;
+    assert_eq!(status, 200, "the refresh grant");
+    body
 }
 
 /// Issue 14, item 1: a login made by flyteauth is flytectl's login too: its item holds the
@@ -557,19 +537,7 @@ async fn logout_in_a_new_process_revokes_the_cached_refresh_token() {
         .await
         .expect("logout is bounded");
     assert_eq!(py_count(&idp.endpoint, "refresh_token"), 0, "purged");
-    let response = common::scripted_browser()
-        .post(format!("{}/token", idp.url))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("client_id", "test-public"),
-            ("refresh_token", refresh_token.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let body: serde_json::Value =
-        serde_json::from_str(&response.text().await.unwrap_or_default()).unwrap_or_default();
+    let (status, body) = common::public_refresh_grant(&idp, &refresh_token).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_grant")),

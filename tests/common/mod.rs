@@ -162,18 +162,24 @@ impl Idp {
 
     /// A client-credentials config for this fixture, as JSON, merged with `extra`.
     pub fn cc_config(&self, extra: serde_json::Value) -> String {
-        let mut cfg = serde_json::json!({
-            "endpoint": self.endpoint,
-            "insecure": true,
-            "authType": "ClientSecret",
-            "clientId": CLIENT_ID,
-            "clientSecret": CLIENT_SECRET,
-        });
-        for (k, v) in extra.as_object().expect("an object") {
-            cfg[k] = v.clone();
-        }
-        cfg.to_string()
+        cc_config_for(&self.endpoint, extra)
     }
+}
+
+/// A client-credentials config with the fixture's client for `endpoint` (plaintext:
+/// `insecure`), as JSON, merged with `extra`.
+pub fn cc_config_for(endpoint: &str, extra: serde_json::Value) -> String {
+    let mut cfg = serde_json::json!({
+        "endpoint": endpoint,
+        "insecure": true,
+        "authType": "ClientSecret",
+        "clientId": CLIENT_ID,
+        "clientSecret": CLIENT_SECRET,
+    });
+    for (k, v) in extra.as_object().expect("an object") {
+        cfg[k] = v.clone();
+    }
+    cfg.to_string()
 }
 
 impl Drop for Idp {
@@ -229,6 +235,26 @@ pub fn scripted_browser() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::limited(20))
         .build()
         .expect("test HTTP client")
+}
+
+/// A refresh grant at the fixture's token endpoint as its public client, what pyflyte or
+/// flytectl does with the refresh token it holds: the HTTP status (200: the token was good;
+/// 400: spent or revoked) and the JSON body (`Null` when it is not JSON).
+pub async fn public_refresh_grant(idp: &Idp, refresh_token: &str) -> (u16, serde_json::Value) {
+    let response = scripted_browser()
+        .post(format!("{}/token", idp.url))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("client_id", "test-public"),
+        ])
+        .send()
+        .await
+        .expect("the IdP answers");
+    let status = response.status().as_u16();
+    let body =
+        serde_json::from_slice(&response.bytes().await.unwrap_or_default()).unwrap_or_default();
+    (status, body)
 }
 
 /// Approve (or deny) a device code at the fixture: GET /device for the xsrf token, then
