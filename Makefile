@@ -105,7 +105,7 @@ test:
 
 # test-platforms (mk/dist.mk): aarch64 under qemu, Windows under Wine, the macOS check; its
 # tools are checked first, so that a machine without them fails at once, not after 30 minutes.
-test-suites: cross-tools-check lint check-header go-prebuilt-check fixture test-rust test-cli-consumers test-under-load test-keyring test-interop test-config-flytekit test-c test-cpp test-pkgconfig test-go test-java test-readme fuzz-smoke test-platforms
+test-suites: cross-tools-check lint check-header go-prebuilt-check fixture test-rust test-cli-consumers test-under-load test-keyring test-interop test-c test-cpp test-pkgconfig test-go test-java test-readme fuzz-smoke test-platforms
 
 test-rust: fixture
 	$(CARGO) test --all-targets
@@ -145,10 +145,11 @@ test-keyring: fixture $(PYENV)/.installed-2
 
 # The suites against other real tools, Keycloak and flytekit, spend most of their time waiting
 # (Keycloak's JVM start, flytekit's 15-second tokens): under make test they run side by side,
-# their binaries built first, each one's output printed whole when it ends.
+# with the config comparison against flytekit (which only computes) beside them, their
+# binaries built first, each one's output printed whole when it ends.
 test-interop: fixture
-	$(CARGO) test --test keycloak --test flytekit_sharing --no-run
-	$(MAKE) --no-print-directory -j2 --output-sync=target test-keycloak test-flytekit-sharing
+	$(CARGO) test --test keycloak --test flytekit_sharing --test config_flytekit --no-run
+	$(MAKE) --no-print-directory -j3 --output-sync=target test-keycloak test-flytekit-sharing test-config-flytekit
 
 # A second real IdP (tests/keycloak.rs): Keycloak, started by scripts/with-keycloak (downloaded
 # from Maven Central once per machine into ~/.cache/flyteauth/keycloak, checked against its
