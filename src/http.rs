@@ -204,12 +204,7 @@ impl HttpClient {
         let mut redirects: u32 = 0;
         let mut attempt: u32 = 0;
         loop {
-            let mut req = reqwest::Request::new(parts.method.clone(), url.clone());
-            *req.headers_mut() = parts.headers.clone();
-            req.headers_mut().insert(
-                USER_AGENT,
-                HeaderValue::from_static(concat!("flyteauth/", env!("CARGO_PKG_VERSION"))),
-            );
+            let mut req = new_request(&parts, &url);
             let proxy_value = self.add_proxy_authorization(&mut req).await?;
             if !body.is_empty() {
                 *req.body_mut() = Some(body.clone().into());
@@ -328,12 +323,7 @@ impl HttpClient {
         let what = format!("{} {}", parts.method, redact_url(url.as_str()));
         let mut attempt: u32 = 0;
         loop {
-            let mut req = reqwest::Request::new(parts.method.clone(), url.clone());
-            *req.headers_mut() = parts.headers.clone();
-            req.headers_mut().insert(
-                USER_AGENT,
-                HeaderValue::from_static(concat!("flyteauth/", env!("CARGO_PKG_VERSION"))),
-            );
+            let mut req = new_request(&parts, &url);
             self.add_proxy_authorization(&mut req).await?;
             *req.body_mut() = Some(body.clone().into());
             let outcome = match self.client_for(Pooling::Http2)?.execute(req).await {
@@ -758,4 +748,15 @@ impl rustls::client::danger::ServerCertVerifier for Verifier {
             .signature_verification_algorithms
             .supported_schemes()
     }
+}
+
+/// A request for `url` with the method and headers of `parts`, and flyteauth's `User-Agent`.
+fn new_request(parts: &http::request::Parts, url: &reqwest::Url) -> reqwest::Request {
+    let mut req = reqwest::Request::new(parts.method.clone(), url.clone());
+    *req.headers_mut() = parts.headers.clone();
+    req.headers_mut().insert(
+        USER_AGENT,
+        HeaderValue::from_static(concat!("flyteauth/", env!("CARGO_PKG_VERSION"))),
+    );
+    req
 }
