@@ -13,7 +13,7 @@
 //! The messages are written here by hand with the field numbers of `auth.proto`; fields the
 //! library does not use are skipped when decoding.
 
-use crate::discovery::{OAuth2Metadata, PublicClientConfig};
+use crate::discovery::{Lookup, OAuth2Metadata, PublicClientConfig};
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{H2Response, HttpClient};
 
@@ -60,20 +60,8 @@ struct PublicClientAuthConfigResponse {
     audience: String,
 }
 
-/// What one call says about the service.
-#[derive(Debug)]
-pub enum Answer<T> {
-    /// The server answered the message.
-    Found(T),
-    /// The server has no AuthMetadataService: `why` is what it said (e.g. `UNIMPLEMENTED`).
-    Absent {
-        /// What the server answered, for the error a caller builds.
-        why: String,
-    },
-}
-
 /// A description of the call at `base_url`, for messages: `gRPC <base>/<service>/<method>`.
-pub fn describe(base_url: &str, method: &str) -> String {
+fn describe(base_url: &str, method: &str) -> String {
     format!(
         "gRPC {}/{SERVICE}/{method}",
         crate::redact::url(base_url.trim_end_matches('/'))
@@ -81,10 +69,11 @@ pub fn describe(base_url: &str, method: &str) -> String {
 }
 
 /// Call `GetOAuth2Metadata` on the server at `base_url` (`http://` for h2c, `https://`).
-pub async fn oauth2_metadata(http: &HttpClient, base_url: &str) -> Result<Answer<OAuth2Metadata>> {
+pub async fn oauth2_metadata(http: &HttpClient, base_url: &str) -> Result<Lookup<OAuth2Metadata>> {
     Ok(
-        match call::<OAuth2MetadataResponse>(http, base_url, GET_OAUTH2_METADATA).await? {
-            Answer::Found(m) => Answer::Found(OAuth2Metadata {
+        call::<OAuth2MetadataResponse>(http, base_url, GET_OAUTH2_METADATA)
+            .await?
+            .map(|m| OAuth2Metadata {
                 token_endpoint: present(m.token_endpoint),
                 authorization_endpoint: present(m.authorization_endpoint),
                 device_authorization_endpoint: present(m.device_authorization_endpoint),
@@ -93,8 +82,6 @@ pub async fn oauth2_metadata(http: &HttpClient, base_url: &str) -> Result<Answer
                 issuer: present(m.issuer),
                 authorization_response_iss_parameter_supported: false,
             }),
-            Answer::Absent { why } => Answer::Absent { why },
-        },
     )
 }
 
@@ -102,12 +89,11 @@ pub async fn oauth2_metadata(http: &HttpClient, base_url: &str) -> Result<Answer
 pub async fn public_client_config(
     http: &HttpClient,
     base_url: &str,
-) -> Result<Answer<PublicClientConfig>> {
+) -> Result<Lookup<PublicClientConfig>> {
     Ok(
-        match call::<PublicClientAuthConfigResponse>(http, base_url, GET_PUBLIC_CLIENT_CONFIG)
+        call::<PublicClientAuthConfigResponse>(http, base_url, GET_PUBLIC_CLIENT_CONFIG)
             .await?
-        {
-            Answer::Found(c) => Answer::Found(PublicClientConfig {
+            .map(|c| PublicClientConfig {
                 client_id: present(c.client_id),
                 redirect_uri: present(c.redirect_uri),
                 scopes: c
@@ -119,8 +105,6 @@ pub async fn public_client_config(
                 service_http_endpoint: present(c.service_http_endpoint),
                 audience: present(c.audience),
             }),
-            Answer::Absent { why } => Answer::Absent { why },
-        },
     )
 }
 
@@ -134,7 +118,7 @@ async fn call<T: prost::Message + Default>(
     http: &HttpClient,
     base_url: &str,
     method: &str,
-) -> Result<Answer<T>> {
+) -> Result<Lookup<T>> {
     let what = describe(base_url, method);
     let url = format!("{}/{SERVICE}/{method}", base_url.trim_end_matches('/'));
     let request = http::Request::post(&url)
@@ -167,13 +151,11 @@ fn frame(message: &[u8]) -> Vec<u8> {
 }
 
 /// Turn the HTTP/2 answer into the message, `Absent`, or an error that says what came back.
-fn read_answer<T: prost::Message + Default>(what: &str, response: H2Response) -> Result<Answer<T>> {
+fn read_answer<T: prost::Message + Default>(what: &str, response: H2Response) -> Result<Lookup<T>> {
     let status = response.status;
     if status == http::StatusCode::NOT_FOUND {
         // A front that does not route this path to a gRPC server.
-        return Ok(Answer::Absent {
-            why: "HTTP 404 Not Found".to_owned(),
-        });
+        return Ok(Lookup::Absent(format!("{what}: HTTP 404 Not Found")));
     }
     let is_grpc = response
         .headers
@@ -211,9 +193,7 @@ fn read_answer<T: prost::Message + Default>(what: &str, response: H2Response) ->
         }
     };
     if code == UNIMPLEMENTED {
-        return Ok(Answer::Absent {
-            why: "UNIMPLEMENTED".to_owned(),
-        });
+        return Ok(Lookup::Absent(format!("{what}: UNIMPLEMENTED")));
     }
     if code != 0 {
         let message = grpc_header("grpc-message")
@@ -254,7 +234,7 @@ fn read_answer<T: prost::Message + Default>(what: &str, response: H2Response) ->
             ),
         ));
     }
-    T::decode(&body[5..]).map(Answer::Found).map_err(|e| {
+    T::decode(&body[5..]).map(Lookup::Found).map_err(|e| {
         Error::new(
             ErrorKind::Discovery,
             format!("{what}: the answer is not the expected message: {e}"),
@@ -356,7 +336,7 @@ mod tests {
         let bytes = sent.encode_to_vec();
         // Field 1 (client_id), wire type 2: tag byte 0x0a, as protoc writes it.
         assert_eq!(bytes[0], 0x0a);
-        let answer: Answer<PublicClientAuthConfigResponse> = read_answer(
+        let answer: Lookup<PublicClientAuthConfigResponse> = read_answer(
             "test",
             response(
                 200,
@@ -368,14 +348,14 @@ mod tests {
         )
         .unwrap();
         match answer {
-            Answer::Found(got) => assert_eq!(got, sent),
-            Answer::Absent { why } => panic!("absent: {why}"),
+            Lookup::Found(got) => assert_eq!(got, sent),
+            Lookup::Absent(why) => panic!("absent: {why}"),
         }
     }
 
     #[test]
     fn unimplemented_in_trailers_only_headers_is_absent() {
-        let answer: Answer<OAuth2MetadataResponse> = read_answer(
+        let answer: Lookup<OAuth2MetadataResponse> = read_answer(
             "test",
             response(
                 200,
@@ -386,7 +366,7 @@ mod tests {
             ),
         )
         .unwrap();
-        assert!(matches!(answer, Answer::Absent { ref why } if why == "UNIMPLEMENTED"));
+        assert!(matches!(answer, Lookup::Absent(ref why) if why == "test: UNIMPLEMENTED"));
     }
 
     #[test]
@@ -452,7 +432,7 @@ mod tests {
             response(404, "text/plain", &[], Vec::new(), &[]),
         )
         .unwrap();
-        assert!(matches!(answer, Answer::Absent { .. }));
+        assert!(matches!(answer, Lookup::Absent(ref why) if why == "gRPC x: HTTP 404 Not Found"));
     }
 
     #[test]

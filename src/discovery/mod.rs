@@ -190,15 +190,7 @@ pub struct Discovery {
     /// Per process: a fetch in flight in the parent at `fork()` would never complete in the
     /// child (see [`crate::epoch`]); the child fetches again.
     metadata: PerProcess<Arc<OnceCell<Arc<OAuth2Metadata>>>>,
-    client_config: PerProcess<Arc<OnceCell<ClientConfigLookup>>>,
-}
-
-/// The public client configuration, or why the server has none.
-#[derive(Debug, Clone)]
-enum ClientConfigLookup {
-    Found(Arc<PublicClientConfig>),
-    /// No AuthMetadataService: what was asked and what each answered.
-    Absent(String),
+    client_config: PerProcess<Arc<OnceCell<Lookup<Arc<PublicClientConfig>>>>>,
 }
 
 /// One way of asking for a document.
@@ -208,10 +200,25 @@ enum Protocol {
     Grpc,
 }
 
-/// One document's answer: found, or absent with what the server said.
-enum Lookup<T> {
+/// One document's answer, over HTTP, gRPC or both.
+#[derive(Debug, Clone)]
+pub enum Lookup<T> {
+    /// The server answered the document.
     Found(T),
+    /// The server has no AuthMetadataService: what was asked and what it answered (e.g.
+    /// `GET …: 404 Not Found`, `gRPC …/GetOAuth2Metadata: UNIMPLEMENTED`), for the error a
+    /// caller builds.
     Absent(String),
+}
+
+impl<T> Lookup<T> {
+    /// The found document through `f`; an absence stays as it is.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Lookup<U> {
+        match self {
+            Lookup::Found(t) => Lookup::Found(f(t)),
+            Lookup::Absent(why) => Lookup::Absent(why),
+        }
+    }
 }
 
 impl Discovery {
@@ -342,15 +349,7 @@ impl Discovery {
             let lookup = self
                 .lookup(
                     http_document(http, base, OAUTH2_METADATA_PATH, OAuth2Metadata::from_json),
-                    async {
-                        Ok(match grpc::oauth2_metadata(http, base).await? {
-                            grpc::Answer::Found(m) => Lookup::Found(m),
-                            grpc::Answer::Absent { why } => Lookup::Absent(format!(
-                                "{}: {why}",
-                                grpc::describe(base, grpc::GET_OAUTH2_METADATA)
-                            )),
-                        })
-                    },
+                    grpc::oauth2_metadata(http, base),
                 )
                 .await?;
             match lookup {
@@ -365,7 +364,10 @@ impl Discovery {
         .cloned()
     }
 
-    async fn client_config_lookup(&self, http: &HttpClient) -> Result<ClientConfigLookup> {
+    async fn client_config_lookup(
+        &self,
+        http: &HttpClient,
+    ) -> Result<Lookup<Arc<PublicClientConfig>>> {
         let cell = self.client_config.get_or_init(Default::default);
         cell.get_or_try_init(|| async {
             let base = self.base()?;
@@ -377,21 +379,10 @@ impl Discovery {
                         CLIENT_CONFIG_PATH,
                         PublicClientConfig::from_json,
                     ),
-                    async {
-                        Ok(match grpc::public_client_config(http, base).await? {
-                            grpc::Answer::Found(c) => Lookup::Found(c),
-                            grpc::Answer::Absent { why } => Lookup::Absent(format!(
-                                "{}: {why}",
-                                grpc::describe(base, grpc::GET_PUBLIC_CLIENT_CONFIG)
-                            )),
-                        })
-                    },
+                    grpc::public_client_config(http, base),
                 )
                 .await?;
-            Ok(match lookup {
-                Lookup::Found(c) => ClientConfigLookup::Found(Arc::new(c)),
-                Lookup::Absent(why) => ClientConfigLookup::Absent(why),
-            })
+            Ok(lookup.map(Arc::new))
         })
         .await
         .cloned()
@@ -405,8 +396,8 @@ impl Discovery {
         http: &HttpClient,
     ) -> Result<Option<Arc<PublicClientConfig>>> {
         Ok(match self.client_config_lookup(http).await? {
-            ClientConfigLookup::Found(c) => Some(c),
-            ClientConfigLookup::Absent(_) => None,
+            Lookup::Found(c) => Some(c),
+            Lookup::Absent(_) => None,
         })
     }
 
@@ -418,8 +409,8 @@ impl Discovery {
         hint: &str,
     ) -> Result<Arc<PublicClientConfig>> {
         match self.client_config_lookup(http).await? {
-            ClientConfigLookup::Found(c) => Ok(c),
-            ClientConfigLookup::Absent(why) => Err(absent(&why, hint)),
+            Lookup::Found(c) => Ok(c),
+            Lookup::Absent(why) => Err(absent(&why, hint)),
         }
     }
 }
