@@ -28,7 +28,7 @@ CFLAGS_DEMO := -std=c11 -O2 -Wall -Wextra -Werror -pedantic -I$(ROOT)/include
 SHELL       := /bin/bash
 SOMAJOR     := $(firstword $(subst ., ,$(VERSION)))
 
-.PHONY: pkgconfig build lib cli header check-header cbindgen fixture fixture-flyteadmin lint test test-suites test-rust test-cli-consumers test-under-load test-keyring test-keycloak test-interop test-config-flytekit test-flytekit-sharing test-c test-cpp test-go test-java test-pkgconfig test-readme \
+.PHONY: pkgconfig build lib cli header check-header cbindgen fixture fixture-flyteadmin fixture-flytectl lint test test-suites test-rust test-cli-consumers test-under-load test-keyring test-keycloak test-interop test-config-flytekit test-flytekit-sharing test-flytectl-sharing test-c test-cpp test-go test-java test-pkgconfig test-readme \
         demo bench install clean fuzz-smoke
 
 build: lib check-header $(RELEASE)/pkgconfig/flyteauth.pc
@@ -74,7 +74,7 @@ check-header: cbindgen
 	    grep -qxF "$$want" include/flyteauth.h || \
 	    { echo "cbindgen.toml's version macros do not match Cargo.toml ($(VERSION)): want $$want" >&2; exit 1; }; done
 
-fixture: $(FIXTURE)/node_modules/.package-lock.json fixture-flyteadmin
+fixture: $(FIXTURE)/node_modules/.package-lock.json fixture-flyteadmin fixture-flytectl
 
 # The gRPC-only flyteadmin of tests/grpc_discovery.rs (tests/fixtures/flyteadmin, flyteidl's
 # generated Go service through the Go module proxy; its go.sum pins every module, so the
@@ -82,6 +82,11 @@ fixture: $(FIXTURE)/node_modules/.package-lock.json fixture-flyteadmin
 # makes a missing Go toolchain fail before the suites start.
 fixture-flyteadmin:
 	cd tests/fixtures/flyteadmin && GONOSUMDB=github.com/flyteorg go build -o $(ROOT)/target/fixtures/flyteadmin .
+
+# flytectl's side of tests/flytectl_sharing.rs (tests/fixtures/flytectl): flytectl's keyring
+# token cache and flyteidl's admin client from the Go module proxy, wired as flytectl wires them.
+fixture-flytectl:
+	cd tests/fixtures/flytectl && GONOSUMDB=github.com/flyteorg go build -o $(ROOT)/target/fixtures/flytectl-client .
 
 $(FIXTURE)/node_modules/.package-lock.json: $(FIXTURE)/package-lock.json
 	cd $(FIXTURE) && npm ci --no-audit --no-fund --loglevel=error
@@ -143,13 +148,14 @@ test-keyring: fixture $(PYENV)/.installed-2
 	    BROWSER=$(ROOT)/scripts/headless-browser \
 	    $(CARGO) test --test keyring -- --ignored --test-threads 1
 
-# The suites against other real tools, Keycloak and flytekit, spend most of their time waiting
-# (Keycloak's JVM start, flytekit's 15-second tokens): under make test they run side by side,
+# The suites against other real tools, Keycloak, flytekit and flytectl, spend most of their time
+# waiting (Keycloak's JVM start, the tokens' expiry): under make test they run side by side,
 # with the config comparison against flytekit (which only computes) beside them, their
 # binaries built first, each one's output printed whole when it ends.
 test-interop: fixture
-	$(CARGO) test --test keycloak --test flytekit_sharing --test config_flytekit --no-run
-	$(MAKE) --no-print-directory -j3 --output-sync=target test-keycloak test-flytekit-sharing test-config-flytekit
+	$(CARGO) test --test keycloak --test flytekit_sharing --test flytectl_sharing --test config_flytekit --no-run
+	$(MAKE) --no-print-directory -j4 --output-sync=target test-keycloak test-flytekit-sharing \
+	    test-flytectl-sharing test-config-flytekit
 
 # A second real IdP (tests/keycloak.rs): Keycloak, started by scripts/with-keycloak (downloaded
 # from Maven Central once per machine into ~/.cache/flyteauth/keycloak, checked against its
@@ -180,6 +186,14 @@ $(FLYTEKIT_VENV)/.keyring-$(FLYTEKIT_VERSION): $(FLYTEKIT_VENV)/.installed-$(FLY
 	$(FLYTEKIT_VENV)/bin/pip install --quiet --disable-pip-version-check keyring secretstorage
 	$(FLYTEKIT_VENV)/bin/python -c 'import keyring, secretstorage'
 	touch $@
+
+# Logins shared with flytectl (tests/flytectl_sharing.rs): flytectl's own keyring token cache
+# and flyteidl's admin client (tests/fixtures/flytectl) calling the flyteadmin fixture, and the
+# flyteauth CLI, one config.yaml, a real Secret Service. ~2 minutes, most of it waiting for
+# 40-second tokens to expire.
+test-flytectl-sharing: fixture $(PYENV)/.installed-2
+	scripts/with-keyring env FLYTEAUTH_TEST_PYTHON=$(ROOT)/$(PYENV)/bin/python \
+	    $(CARGO) test --test flytectl_sharing -- --ignored --test-threads 1
 
 # Logins shared with the real flytekit (tests/flytekit_sharing.rs): flytekit's own auth code
 # (scripts/flytekit-auth.py drives its authenticators, keyring store and refreshes) and the

@@ -22,18 +22,16 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
+use common::tools::{
+    blocking_refresh, keyring_items as keyring_items_of, keyring_values as keyring_values_of,
+    sleep_past_expiry, watch, without_flyte_overrides, Run,
+};
 use common::{jwt_claims, Idp};
 use serde_json::{json, Value};
-
-/// How long any one step (a process, a login) may take before the test gives up: generous,
-/// for a busy machine; a step that hangs fails instead of blocking the suite.
-const STEP: Duration = Duration::from_secs(120);
 
 /// Access-token lifetime in the expiry tests, and flyteauth's `tokenRefreshWindow` there:
 /// a token either tool has just received has about 13 s before flyteauth would refresh it,
@@ -122,99 +120,6 @@ fn flytekit_python() -> String {
     std::env::var("FLYTEAUTH_TEST_FLYTEKIT_PYTHON").expect(
         "FLYTEAUTH_TEST_FLYTEKIT_PYTHON: the Python of the flytekit venv (make test-flytekit-sharing sets it)",
     )
-}
-
-/// The user code of a device-login prompt line, from flytekit (`...?user_code=ABCD-EFGH`) or
-/// flyteauth (`  (code ABCD-EFGH)`).
-fn user_code(line: &str) -> Option<String> {
-    let rest = line
-        .split_once("user_code=")
-        .map(|(_, r)| r)
-        .or_else(|| line.trim().strip_prefix("(code "))?;
-    let code: String = rest
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .collect();
-    (!code.is_empty()).then_some(code)
-}
-
-/// Approve a device code at the fixture, as the person would in a browser.
-fn approve(idp: &Idp, code: &str) {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(common::answer_device_code(&idp.url, code, true));
-}
-
-/// What a finished process left: its exit status, stdout and stderr.
-struct Run {
-    ok: bool,
-    stdout: String,
-    stderr: String,
-}
-
-/// Run `child` to the end, watching `prompts` (its stdout or stderr, whichever carries the
-/// device prompt) for a user code: approved when `login_allowed`, else the process is killed
-/// and the test fails (the tool started a login it should not have needed).
-fn watch(mut child: Child, idp: &Idp, what: &str, login_allowed: bool) -> Run {
-    let (tx, rx) = mpsc::channel::<(bool, String)>();
-    let out = child.stdout.take().unwrap();
-    let err = child.stderr.take().unwrap();
-    for (is_out, pipe) in [
-        (true, Box::new(out) as Box<dyn std::io::Read + Send>),
-        (false, Box::new(err)),
-    ] {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                let _ = tx.send((is_out, line));
-            }
-        });
-    }
-    drop(tx);
-    let (mut stdout, mut stderr) = (String::new(), String::new());
-    let mut approved = std::collections::HashSet::new();
-    let deadline = std::time::Instant::now() + STEP;
-    loop {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        match rx.recv_timeout(left) {
-            Ok((is_out, line)) => {
-                if let Some(code) = user_code(&line) {
-                    if !login_allowed {
-                        let _ = child.kill();
-                        let _ = child.wait();
-                        panic!("{what} started a login (a device code prompt); stderr so far:\n{stderr}");
-                    }
-                    if approved.insert(code.clone()) {
-                        approve(idp, &code);
-                    }
-                }
-                let buf = if is_out { &mut stdout } else { &mut stderr };
-                buf.push_str(&line);
-                buf.push('\n');
-            }
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("{what} did not finish within {STEP:?}; stderr:\n{stderr}");
-            }
-        }
-    }
-    let ok = child.wait().unwrap().success();
-    Run { ok, stdout, stderr }
-}
-
-/// Both tools read only the shared config file: no `FLYTE_*` override from the environment
-/// the tests run in (flytekit and flyteauth would both honour it).
-fn without_flyte_overrides(cmd: &mut Command) -> &mut Command {
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("FLYTE_") {
-            cmd.env_remove(name);
-        }
-    }
-    cmd
 }
 
 /// Run `scripts/flytekit-auth.py <command>` in the flytekit venv with the shared config.
@@ -311,35 +216,14 @@ fn flyteauth_token(s: &Setup) -> String {
         .to_owned()
 }
 
-/// Every Secret Service item of the default collection, as (attributes, secret).
+/// Every Secret Service item, listed by the flytekit venv.
 fn keyring_items() -> Vec<(Value, String)> {
-    let out = Command::new(flytekit_python())
-        .arg("-c")
-        .arg(
-            "import json, secretstorage\n\
-             c = secretstorage.dbus_init()\n\
-             col = secretstorage.get_default_collection(c)\n\
-             print(json.dumps([[dict(i.get_attributes()), i.get_secret().decode()] \
-                               for i in col.get_all_items()]))",
-        )
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "listing the Secret Service items: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let items: Vec<(Value, String)> = serde_json::from_slice(&out.stdout).unwrap();
-    items
+    keyring_items_of(&flytekit_python())
 }
 
-/// The secrets of the items with `service` and `username` (more than one is a duplicate).
+/// The secrets of the items with `service` and `username`, listed by the flytekit venv.
 fn keyring_values(service: &str, username: &str) -> Vec<String> {
-    keyring_items()
-        .into_iter()
-        .filter(|(a, _)| a["service"] == service && a["username"] == username)
-        .map(|(_, s)| s)
-        .collect()
+    keyring_values_of(&flytekit_python(), service, username)
 }
 
 /// The one value of flytekit's item `username` (fails on none or a duplicate).
@@ -357,14 +241,6 @@ fn flytectl_item(s: &Setup) -> Value {
     );
     assert_eq!(values.len(), 1, "one item in flytectl's layout");
     serde_json::from_str(&values[0]).expect("flytectl's item is JSON")
-}
-
-/// Sleep until a second after the access token `token` (a JWT) has expired.
-fn sleep_past_expiry(token: &str) {
-    let exp = jwt_claims(token)["exp"].as_u64().expect("exp in the JWT");
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-    let until = Duration::from_secs(exp + 1);
-    std::thread::sleep(until.saturating_sub(now));
 }
 
 fn text(v: &Value) -> &str {
@@ -536,21 +412,8 @@ fn expiry_round_trip(first: &str) {
         current = fresh;
     }
     // The grant is alive: the refresh token both tools now hold is accepted.
-    let status = grant::blocking_refresh(&s.idp, &flytekit_item(&s, "refresh_token"));
+    let status = blocking_refresh(&s.idp, &flytekit_item(&s, "refresh_token"));
     assert_eq!(status, 200, "the last refresh token still works at the IdP");
-}
-
-/// A tiny blocking refresh grant at the fixture as the public client (what either tool's
-/// next refresh would send), for the final "the grant is alive" check.
-mod grant {
-    pub fn blocking_refresh(idp: &super::Idp, refresh_token: &str) -> u16 {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(super::common::public_refresh_grant(idp, refresh_token))
-            .0
-    }
 }
 
 /// After flyteauth's login expires, flytekit refreshes with flyteauth's refresh token; after

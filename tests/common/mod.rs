@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod flyteadmin;
+pub mod tools;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
