@@ -28,7 +28,7 @@ CFLAGS_DEMO := -std=c11 -O2 -Wall -Wextra -Werror -pedantic -I$(ROOT)/include
 SHELL       := /bin/bash
 SOMAJOR     := $(firstword $(subst ., ,$(VERSION)))
 
-.PHONY: pkgconfig build lib cli header check-header cbindgen fixture fixture-flyteadmin fixture-flytectl lint test test-suites test-rust test-cli-consumers test-under-load test-keyring test-keycloak test-interop test-config-flytekit test-flytekit-sharing test-flytectl-sharing test-c test-cpp test-go test-java test-pkgconfig test-readme \
+.PHONY: pkgconfig build lib cli header check-header cbindgen fixture fixture-flyteadmin fixture-flytectl lint test test-suites test-timed test-rust test-cli-consumers test-under-load test-keyring test-keycloak test-interop test-config-flytekit test-flytekit-sharing test-flytectl-sharing test-c test-cpp test-go test-java test-pkgconfig test-readme \
         demo bench install clean fuzz-smoke
 
 build: lib check-header $(RELEASE)/pkgconfig/flyteauth.pc
@@ -103,14 +103,24 @@ TEST_LOGS := $(ROOT)/target/test-logs
 test:
 	@rm -rf $(TEST_LOGS) && mkdir -p $(TEST_LOGS)
 	@set -o pipefail; IDP_TOKEN_LOG=$(TEST_LOGS)/issued-tokens.txt FLYTEAUTH_TEST_LOG_DIR=$(TEST_LOGS) \
-	    $(MAKE) --no-print-directory test-suites 2>&1 | tee $(TEST_LOGS)/make-test.log
+	    $(MAKE) --no-print-directory test-timed 2>&1 | tee $(TEST_LOGS)/make-test.log
 	python3 scripts/check-secrets $(TEST_LOGS)/issued-tokens.txt $(TEST_LOGS) \
 	    bindings/java/target/surefire-reports-ffm bindings/java/target/surefire-reports-jni
 	@echo "make test: all suites passed"
 
 # test-platforms (mk/dist.mk): aarch64 under qemu, Windows under Wine, the macOS check; its
 # tools are checked first, so that a machine without them fails at once, not after 30 minutes.
-test-suites: cross-tools-check lint check-header go-prebuilt-check fixture test-rust test-cli-consumers test-under-load test-keyring test-interop test-c test-cpp test-pkgconfig test-go test-java test-readme fuzz-smoke test-platforms
+SUITES := cross-tools-check lint check-header go-prebuilt-check fixture test-rust test-cli-consumers test-under-load test-keyring test-interop test-c test-cpp test-pkgconfig test-go test-java test-readme fuzz-smoke test-platforms
+test-suites: $(SUITES)
+
+# The suites one after another, each one's wall time in target/test-logs/suite-times.txt and
+# printed together at the end (what a CI budget is spent on, build time included).
+test-timed:
+	@times=$(or $(FLYTEAUTH_TEST_LOG_DIR),$(ROOT)/target)/suite-times.txt; : > $$times; \
+	for suite in $(SUITES); do start=$$(date +%s); \
+	    $(MAKE) --no-print-directory $$suite || { echo "make test: $$suite failed after $$(( $$(date +%s) - start )) s" >&2; cat $$times; exit 1; }; \
+	    printf '%6d s  %s\n' $$(( $$(date +%s) - start )) $$suite >> $$times; done; \
+	echo "make test: time per suite"; cat $$times
 
 test-rust: fixture
 	$(CARGO) test --all-targets
