@@ -41,29 +41,11 @@ use serde_json::Value;
 /// start on a busy machine.
 const EXPIRY_TTL: &str = "40";
 
-/// `go build` flytectl's side once per test binary, into target/ (`make fixture` builds it
-/// first; Go's build cache makes this a moment then).
+/// flytectl's side (tests/fixtures/flytectl), built once per test binary.
 fn flytectl_client_binary() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
-        .get_or_init(|| {
-            let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-            let out = root.join("target/fixtures/flytectl-client");
-            let status = Command::new("go")
-                .args(["build", "-o"])
-                .arg(&out)
-                .arg(".")
-                .current_dir(root.join("tests/fixtures/flytectl"))
-                // go.sum pins every module; the checksum database need not be reachable.
-                .env("GONOSUMDB", "github.com/flyteorg")
-                .status()
-                .expect("run `go build` for tests/fixtures/flytectl (is Go installed?)");
-            assert!(
-                status.success(),
-                "go build of tests/fixtures/flytectl failed"
-            );
-            out
-        })
+        .get_or_init(|| common::go_fixture("flytectl", "flytectl-client"))
         .clone()
 }
 
@@ -99,27 +81,6 @@ impl Setup {
             _dir: dir,
             config,
         }
-    }
-
-    fn stat(&self, path: &[&str]) -> u64 {
-        let mut v = self.idp.stats();
-        for p in path {
-            v = v[*p].take();
-        }
-        v.as_u64().unwrap_or(0)
-    }
-
-    /// Device authorizations started at the IdP: one per login, by either tool.
-    fn logins(&self) -> u64 {
-        self.stat(&["device_auth_requests"])
-    }
-
-    fn refresh_grants(&self) -> u64 {
-        self.stat(&["token_by_grant", "refresh_token"])
-    }
-
-    fn token_requests(&self) -> u64 {
-        self.stat(&["token_requests"])
     }
 
     /// The `ListProjects` calls flyteadmin answered.
@@ -219,21 +180,21 @@ fn text(v: &Value) -> &str {
 fn a_flyteauth_login_is_used_by_flytectl_without_a_login() {
     let s = Setup::new(&[]);
     flyteauth(&s, &["login"], true);
-    assert_eq!(s.logins(), 1);
+    assert_eq!(s.idp.device_logins(), 1);
     let token = flyteauth_token(&s);
     assert!(
         text(&s.flytectl_item()["access_token"]) == token,
         "flyteauth wrote its login in flytectl's layout (values not shown)"
     );
-    let requests = s.token_requests();
+    let requests = s.idp.token_requests();
     flytectl(&s, false);
     assert_eq!(s.list_projects(), 1, "flytectl called flyteadmin");
     assert_eq!(
-        s.token_requests(),
+        s.idp.token_requests(),
         requests,
         "flytectl made no token request"
     );
-    assert_eq!(s.logins(), 1, "flytectl started no login");
+    assert_eq!(s.idp.device_logins(), 1, "flytectl started no login");
 }
 
 /// A flytectl login, refreshed by flyteauth after it expires, still works in flytectl; and
@@ -246,18 +207,18 @@ fn a_flytectl_login_refreshed_by_flyteauth_still_works_in_flytectl() {
 
     // flytectl logs in (the device flow, approved by the scripted person).
     flytectl(&s, true);
-    assert_eq!(s.logins(), 1);
+    assert_eq!(s.idp.device_logins(), 1);
     let login = s.flytectl_item();
     let first = text(&login["access_token"]).to_owned();
     assert!(!first.is_empty(), "flytectl stored its login");
 
     // flyteauth uses it as it is.
-    let requests = s.token_requests();
+    let requests = s.idp.token_requests();
     assert!(
         flyteauth_token(&s) == first,
         "flyteauth hands out flytectl's token (values not shown)"
     );
-    assert_eq!(s.token_requests(), requests, "without a token request");
+    assert_eq!(s.idp.token_requests(), requests, "without a token request");
 
     // After expiry flyteauth refreshes with flytectl's refresh token (which the IdP rotates),
     // and writes the result back to flytectl's item too.
@@ -267,7 +228,7 @@ fn a_flytectl_login_refreshed_by_flyteauth_still_works_in_flytectl() {
         fresh != first,
         "flyteauth has a new token (values not shown)"
     );
-    assert_eq!(s.refresh_grants(), 1, "flyteauth refreshed once");
+    assert_eq!(s.idp.refresh_grants(), 1, "flyteauth refreshed once");
     let after = s.flytectl_item();
     assert!(
         text(&after["access_token"]) == fresh,
@@ -283,9 +244,9 @@ fn a_flytectl_login_refreshed_by_flyteauth_still_works_in_flytectl() {
     flytectl(&s, false);
     sleep_past_expiry(&fresh);
     flytectl(&s, false);
-    assert_eq!(s.logins(), 1, "flytectl started no login");
+    assert_eq!(s.idp.device_logins(), 1, "flytectl started no login");
     assert!(
-        s.refresh_grants() >= 2,
+        s.idp.refresh_grants() >= 2,
         "flytectl refreshed on its own after the second expiry"
     );
     let flytectls = s.flytectl_item();
@@ -297,17 +258,17 @@ fn a_flytectl_login_refreshed_by_flyteauth_still_works_in_flytectl() {
 
     // flyteauth now uses flytectl's newer tokens: the refresh token in flyteauth's own
     // layout was spent by flytectl's refresh, and replaying it would revoke the grant.
-    let refreshes = s.refresh_grants();
+    let refreshes = s.idp.refresh_grants();
     assert!(
         flyteauth_token(&s) == newest,
         "flyteauth hands out flytectl's refreshed token (values not shown)"
     );
     assert_eq!(
-        s.refresh_grants(),
+        s.idp.refresh_grants(),
         refreshes,
         "without a refresh of its own"
     );
-    assert_eq!(s.logins(), 1);
+    assert_eq!(s.idp.device_logins(), 1);
 
     // The grant is alive: the refresh token both tools now hold is accepted.
     let status = blocking_refresh(&s.idp, text(&s.flytectl_item()["refresh_token"]));

@@ -89,31 +89,6 @@ impl Setup {
             browser: None,
         }
     }
-
-    fn stat(&self, path: &[&str]) -> u64 {
-        let mut v = self.idp.stats();
-        for p in path {
-            v = v[*p].take();
-        }
-        v.as_u64().unwrap_or(0)
-    }
-
-    /// Device authorizations started at the IdP: one per login, by either tool.
-    fn logins(&self) -> u64 {
-        self.stat(&["device_auth_requests"])
-    }
-
-    fn code_grants(&self) -> u64 {
-        self.stat(&["token_by_grant", "authorization_code"])
-    }
-
-    fn refresh_grants(&self) -> u64 {
-        self.stat(&["token_by_grant", "refresh_token"])
-    }
-
-    fn token_requests(&self) -> u64 {
-        self.stat(&["token_requests"])
-    }
 }
 
 fn flytekit_python() -> String {
@@ -255,10 +230,10 @@ fn text(v: &Value) -> &str {
 fn a_flyteauth_login_is_used_by_flytekit_without_a_login() {
     let s = Setup::new(&[], "");
     flyteauth_login(&s);
-    assert_eq!(s.logins(), 1, "flyteauth's device login");
+    assert_eq!(s.idp.device_logins(), 1, "flyteauth's device login");
     let ours = flyteauth_token(&s);
     let refresh = flytekit_item(&s, "refresh_token");
-    let requests = s.token_requests();
+    let requests = s.idp.token_requests();
 
     let cached = flytekit(&s, "cached", false);
     assert_eq!(cached["authenticator"], "DeviceCodeAuthenticator");
@@ -283,9 +258,9 @@ fn a_flyteauth_login_is_used_by_flytekit_without_a_login() {
         text(&call["access_token"]) == ours,
         "with flyteauth's token (values not shown)"
     );
-    assert_eq!(s.logins(), 1, "flytekit started no login");
+    assert_eq!(s.idp.device_logins(), 1, "flytekit started no login");
     assert_eq!(
-        s.token_requests(),
+        s.idp.token_requests(),
         requests,
         "flytekit made no token request"
     );
@@ -301,23 +276,23 @@ fn a_flytekit_login_is_used_by_flyteauth_without_a_prompt() {
     let s = Setup::new(&[], "");
     let login = flytekit(&s, "login", true);
     assert_eq!(login["loaded"], false, "no login before");
-    assert_eq!(s.logins(), 1, "flytekit's device login");
+    assert_eq!(s.idp.device_logins(), 1, "flytekit's device login");
     let theirs = text(&login["access_token"]).to_owned();
     assert_eq!(jwt_claims(&theirs)["sub"], "test-user");
     assert!(
         flytekit_item(&s, "access_token") == theirs,
         "flytekit stored its login (values not shown)"
     );
-    let requests = s.token_requests();
+    let requests = s.idp.token_requests();
 
     let token = flyteauth_token(&s);
     assert!(
         token == theirs,
         "flyteauth prints flytekit's access token (values not shown)"
     );
-    assert_eq!(s.logins(), 1, "flyteauth started no login");
+    assert_eq!(s.idp.device_logins(), 1, "flyteauth started no login");
     assert_eq!(
-        s.token_requests(),
+        s.idp.token_requests(),
         requests,
         "flyteauth made no token request"
     );
@@ -344,7 +319,7 @@ fn expiry_round_trip(first: &str) {
     } else {
         text(&flytekit(&s, "login", true)["access_token"]).to_owned()
     };
-    assert_eq!(s.logins(), 1);
+    assert_eq!(s.idp.device_logins(), 1);
     let mut refreshes = 0;
     // Three expiries; the tool that refreshes alternates, starting with the other one.
     let tools = if first == "flyteauth" {
@@ -373,11 +348,11 @@ fn expiry_round_trip(first: &str) {
         };
         refreshes += 1;
         assert_eq!(
-            s.refresh_grants(),
+            s.idp.refresh_grants(),
             refreshes,
             "{tool} refreshed once with the refresh token the other tool wrote"
         );
-        assert_eq!(s.logins(), 1, "{tool} started no login");
+        assert_eq!(s.idp.device_logins(), 1, "{tool} started no login");
         assert!(
             fresh != current,
             "{tool} has a new access token (values not shown)"
@@ -392,7 +367,7 @@ fn expiry_round_trip(first: &str) {
             "the rotated refresh token replaced the spent one (values not shown)"
         );
         // The other tool uses the new login as it is: no token request.
-        let requests = s.token_requests();
+        let requests = s.idp.token_requests();
         let seen = if tool == "flytekit" {
             flyteauth_token(&s)
         } else {
@@ -401,7 +376,7 @@ fn expiry_round_trip(first: &str) {
             text(&cached["access_token"]).to_owned()
         };
         assert!(seen == fresh, "the other tool uses it (values not shown)");
-        assert_eq!(s.token_requests(), requests, "without a token request");
+        assert_eq!(s.idp.token_requests(), requests, "without a token request");
         // flytectl's layout (written by flyteauth only) never keeps a spent refresh token
         // once flyteauth has run: flyteauth copies flytekit's refresh to it.
         let flytectl = flytectl_item(&s);
@@ -450,18 +425,18 @@ fn after_both_logins_expired_flyteauth_refreshes_with_flytekits_newer_refresh_to
     std::thread::sleep(Duration::from_secs(2));
     let refreshed = flytekit(&s, "login", false);
     assert_eq!(refreshed["loaded"], true);
-    assert_eq!(s.refresh_grants(), 1, "flytekit refreshed");
+    assert_eq!(s.idp.refresh_grants(), 1, "flytekit refreshed");
     let theirs = text(&refreshed["access_token"]).to_owned();
     assert!(theirs != ours);
     // Both logins expire; then flyteauth is run again.
     sleep_past_expiry(&theirs);
     let token = flyteauth_token(&s);
     assert_eq!(
-        s.refresh_grants(),
+        s.idp.refresh_grants(),
         2,
         "flyteauth refreshed once, with flytekit's refresh token"
     );
-    assert_eq!(s.logins(), 1, "no new login");
+    assert_eq!(s.idp.device_logins(), 1, "no new login");
     assert!(
         token != theirs && token != ours,
         "a new access token (values not shown)"
@@ -502,11 +477,11 @@ fn one_keyring_item_per_user_after_logins_and_refreshes_by_both_tools() {
     flyteauth_login(&s);
     let refreshed = flytekit(&s, "login", false);
     assert_eq!(refreshed["loaded"], true);
-    assert_eq!(s.refresh_grants(), 1, "flytekit refreshed");
+    assert_eq!(s.idp.refresh_grants(), 1, "flytekit refreshed");
     // After expiry flyteauth refreshes over flytekit's items.
     sleep_past_expiry(text(&refreshed["access_token"]));
     let last = flyteauth_token(&s);
-    assert_eq!(s.refresh_grants(), 2, "flyteauth refreshed");
+    assert_eq!(s.idp.refresh_grants(), 2, "flyteauth refreshed");
     assert!(last != text(&relogin["access_token"]));
 
     let items: Vec<Value> = keyring_items()
@@ -549,7 +524,7 @@ fn flytekit_relogin(s: &Setup) -> Value {
         "flytekit fell back to a new login: {}",
         run.stderr
     );
-    assert_eq!(s.logins(), 2, "flytekit's new device login");
+    assert_eq!(s.idp.device_logins(), 2, "flytekit's new device login");
     result(&run)
 }
 
@@ -564,22 +539,30 @@ fn pkce_logins_through_chromium_are_shared_both_ways() {
     let s = Setup::pkce();
     let login = flytekit(&s, "login", false);
     assert_eq!(login["authenticator"], "PKCEAuthenticator");
-    assert_eq!(s.code_grants(), 1, "flytekit's login through Chromium");
+    assert_eq!(
+        s.idp.stat(&["token_by_grant", "authorization_code"]),
+        1,
+        "flytekit's login through Chromium"
+    );
     let theirs = text(&login["access_token"]).to_owned();
     assert_eq!(jwt_claims(&theirs)["sub"], "test-user");
-    let requests = s.token_requests();
+    let requests = s.idp.token_requests();
     let header = flyteauth(&s, &["token", "--non-interactive", "--header"], false).stdout;
     assert!(
         header.trim() == format!("flyte-authorization: Bearer {theirs}"),
         "flyteauth uses flytekit's PKCE login under the server's header key (values not shown)"
     );
-    assert_eq!(s.token_requests(), requests, "without a token request");
+    assert_eq!(s.idp.token_requests(), requests, "without a token request");
 
     flyteauth_login(&s);
-    assert_eq!(s.code_grants(), 2, "flyteauth's login through Chromium");
+    assert_eq!(
+        s.idp.stat(&["token_by_grant", "authorization_code"]),
+        2,
+        "flyteauth's login through Chromium"
+    );
     let ours = flyteauth_token(&s);
     assert!(ours != theirs);
-    let requests = s.token_requests();
+    let requests = s.idp.token_requests();
     let call = flytekit(&s, "call", false);
     assert_eq!(call["loaded"], true);
     assert_eq!(
@@ -595,9 +578,13 @@ fn pkce_logins_through_chromium_are_shared_both_ways() {
         call["header_key"], "authorization",
         "flytekit's key before a refresh"
     );
-    assert_eq!(s.code_grants(), 2, "flytekit opened no browser");
     assert_eq!(
-        s.token_requests(),
+        s.idp.stat(&["token_by_grant", "authorization_code"]),
+        2,
+        "flytekit opened no browser"
+    );
+    assert_eq!(
+        s.idp.token_requests(),
         requests,
         "flytekit made no token request"
     );

@@ -3,39 +3,19 @@
 //! discovery document) and AdminService/ListProjects (guarded by a token the IdP accepts);
 //! its HTTP routes answer 404, like an ingress that routes only gRPC to flyteadmin.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
 
 use serde_json::Value;
 
 use super::Idp;
 
-/// `go build` the fixture once per test binary, into target/ (Go's build cache makes a
-/// rebuild of an unchanged fixture take a moment).
+/// The fixture's binary, built once per test binary.
 fn fixture_binary() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
-        .get_or_init(|| {
-            let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-            let out = root.join("target/fixtures/flyteadmin");
-            let status = Command::new("go")
-                .args(["build", "-o"])
-                .arg(&out)
-                .arg(".")
-                .current_dir(root.join("tests/fixtures/flyteadmin"))
-                // go.sum pins every module; the checksum database need not be reachable.
-                .env("GONOSUMDB", "github.com/flyteorg")
-                .status()
-                .expect("run `go build` for the flyteadmin fixture (is Go installed?)");
-            assert!(
-                status.success(),
-                "go build of tests/fixtures/flyteadmin failed"
-            );
-            out
-        })
+        .get_or_init(|| super::go_fixture("flyteadmin", "flyteadmin"))
         .clone()
 }
 
@@ -58,18 +38,7 @@ impl Admin {
             .expect("start the flyteadmin fixture");
         let stdout = child.stdout.take().unwrap();
         let mut admin = Admin { child, port: 0 };
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let _ = tx.send(line);
-            let _ = std::io::copy(&mut reader, &mut std::io::sink());
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the flyteadmin fixture printed no ready line within 60 s");
-        let ready: Value = serde_json::from_str(&line).expect("ready line JSON");
+        let ready = super::ready_line(stdout, "the flyteadmin fixture", &mut admin.child);
         admin.port = ready["port"].as_u64().expect("port") as u16;
         admin
     }

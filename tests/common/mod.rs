@@ -64,25 +64,7 @@ impl Idp {
             endpoint: String::new(),
             port: 0,
         };
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let _ = tx.send(line);
-            // Keep draining so the fixture never blocks on a full pipe.
-            let _ = std::io::copy(&mut reader, &mut std::io::sink());
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| {
-                panic!(
-                    "the IdP fixture did not print its ready line within 60 s (process: {:?})",
-                    idp.child.try_wait()
-                )
-            });
-        let ready: serde_json::Value =
-            serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad ready line {line:?}: {e}"));
+        let ready = ready_line(stdout, "the IdP fixture", &mut idp.child);
         idp.port = ready["port"].as_u64().expect("port in ready line") as u16;
         idp.url = ready["issuer"]
             .as_str()
@@ -95,6 +77,31 @@ impl Idp {
     /// The fixture's request counters (`GET /_test/stats`).
     pub fn stats(&self) -> serde_json::Value {
         serde_json::from_str(&self.http("GET", "/_test/stats")).expect("stats JSON")
+    }
+
+    /// The counter at `path` in [`Idp::stats`] (0 when absent), e.g.
+    /// `["token_by_grant", "refresh_token"]`.
+    pub fn stat(&self, path: &[&str]) -> u64 {
+        let mut v = self.stats();
+        for p in path {
+            v = v[*p].take();
+        }
+        v.as_u64().unwrap_or(0)
+    }
+
+    /// Device authorizations started: one per device-flow login, by any tool.
+    pub fn device_logins(&self) -> u64 {
+        self.stat(&["device_auth_requests"])
+    }
+
+    /// Refresh-token grants answered (accepted or refused).
+    pub fn refresh_grants(&self) -> u64 {
+        self.stat(&["token_by_grant", "refresh_token"])
+    }
+
+    /// Token-endpoint requests answered, of every grant.
+    pub fn token_requests(&self) -> u64 {
+        self.stat(&["token_requests"])
     }
 
     /// How many client-credentials token requests the IdP has answered.
@@ -504,4 +511,50 @@ impl Pki {
             ("IDP_TLS_KEY", &self.path("server.key")),
         ])
     }
+}
+
+/// The JSON ready line a fixture process prints first on `stdout` (`{"ready":true,...}`),
+/// within 60 s; the rest of `stdout` is drained, so the fixture never blocks on a full pipe.
+pub fn ready_line(
+    stdout: std::process::ChildStdout,
+    what: &str,
+    child: &mut Child,
+) -> serde_json::Value {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        let _ = reader.read_line(&mut line);
+        let _ = tx.send(line);
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| {
+            panic!(
+                "{what} did not print its ready line within 60 s (process: {:?})",
+                child.try_wait()
+            )
+        });
+    serde_json::from_str(&line).unwrap_or_else(|e| panic!("{what}: bad ready line {line:?}: {e}"))
+}
+
+/// `go build` the Go program in `tests/fixtures/<dir>` into `target/fixtures/<out>`, once per
+/// test binary (`make fixture` builds it first; Go's build cache makes this a moment then).
+/// Its go.sum pins every module, so the checksum database need not be reachable.
+pub fn go_fixture(dir: &str, out: &str) -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let bin = root.join("target/fixtures").join(out);
+    let status = Command::new("go")
+        .args(["build", "-o"])
+        .arg(&bin)
+        .arg(".")
+        .current_dir(root.join("tests/fixtures").join(dir))
+        .env("GONOSUMDB", "github.com/flyteorg")
+        .status()
+        .unwrap_or_else(|e| {
+            panic!("run `go build` for tests/fixtures/{dir} (is Go installed?): {e}")
+        });
+    assert!(status.success(), "go build of tests/fixtures/{dir} failed");
+    bin
 }
