@@ -98,6 +98,19 @@ pub fn watch(mut child: Child, idp: &Idp, what: &str, login_allowed: bool) -> Ru
     Run { ok, stdout, stderr }
 }
 
+/// [`watch`] a tool that must succeed without an `invalid_grant` on its stderr (a refresh
+/// token refused: a spent one replayed, or the grant revoked).
+pub fn watch_ok(child: Child, idp: &Idp, what: &str, login_allowed: bool) -> Run {
+    let run = watch(child, idp, what, login_allowed);
+    assert!(run.ok, "{what} failed; stderr:\n{}", run.stderr);
+    assert!(
+        !run.stderr.contains("invalid_grant"),
+        "{what}: invalid_grant on stderr:\n{}",
+        run.stderr
+    );
+    run
+}
+
 /// The tools read only the shared config file: no `FLYTE_*` override from the environment
 /// the tests run in (flytekit and flyteauth would both honour it).
 pub fn without_flyte_overrides(cmd: &mut Command) -> &mut Command {
