@@ -147,13 +147,12 @@ fn flyteauth(s: &Setup, args: &[&str], login_allowed: bool) -> Run {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let what = format!("flyteauth {}", args.join(" "));
-    let run = watch_ok(
+    watch_ok(
         without_flyte_overrides(&mut cmd).spawn().unwrap(),
         &s.idp,
         &what,
         login_allowed,
-    );
-    run
+    )
 }
 
 /// `flyteauth token --non-interactive`: the access token it would hand to a tool.

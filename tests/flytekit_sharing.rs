@@ -162,13 +162,12 @@ fn flyteauth_cmd(s: &Setup, args: &[&str]) -> Command {
 
 fn flyteauth(s: &Setup, args: &[&str], login_allowed: bool) -> Run {
     let what = format!("flyteauth {}", args.join(" "));
-    let run = watch_ok(
+    watch_ok(
         flyteauth_cmd(s, args).spawn().unwrap(),
         &s.idp,
         &what,
         login_allowed,
-    );
-    run
+    )
 }
 
 /// `flyteauth login` through the device flow, the code approved by the scripted person.
