@@ -47,6 +47,7 @@ pub const REVOKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A string stored with a trailing NUL, so it can be read as `&str` and handed to C as a
 /// `const char *` without copying.
+#[derive(Clone)]
 struct CStringish(String);
 
 impl CStringish {
@@ -67,6 +68,7 @@ impl CStringish {
 }
 
 /// One header: a lowercase key and its value.
+#[derive(Clone)]
 struct Header {
     key: CStringish,
     value: CStringish,
@@ -146,6 +148,19 @@ impl Metadata {
 
     fn is_usable(&self, now: SystemTime) -> bool {
         self.expires_at.is_none_or(|t| now < t)
+    }
+
+    /// A copy of this snapshot in a new allocation, with the same generation (so it is
+    /// current exactly when this one is): a thread's own copy (see `thread_cache`).
+    fn thread_copy(&self) -> Metadata {
+        Metadata {
+            headers: self.headers.clone(),
+            generation: self.generation,
+            fresh_until: self.fresh_until,
+            refresh_at: self.refresh_at,
+            expires_at: self.expires_at,
+            proxy_value: self.proxy_value.clone(),
+        }
     }
 }
 
@@ -295,24 +310,41 @@ impl Authenticator {
 
     /// The current snapshot if it can be used now, without waiting: fresh, or inside its
     /// refresh window (then one background refresh is started). `None` when the caller must
-    /// go through [`Authenticator::metadata`].
+    /// go through [`Authenticator::metadata`]. A fresh snapshot comes as this thread's own copy
+    /// of it (equal, and current exactly when it is; see [`Authenticator::is_current`]).
     pub fn usable_metadata(&self) -> Option<Arc<Metadata>> {
-        // The hot path: this thread's cached copy of the current snapshot, found by the
-        // published generation (one plain load) and cloned (one reference count).
+        // The hot path: this thread's own copy of the current snapshot, found by the
+        // published generation (one plain load) and cloned (one reference count, on memory
+        // only this thread writes unless it hands the snapshot to another).
         let published = self.inner.published.load(Ordering::Acquire);
         if let Some(m) = thread_cache::get_fresh(published) {
             return Some(m);
         }
+        let current = self.usable_shared_metadata()?;
+        if !current.is_fresh() {
+            return Some(current);
+        }
+        // A copy per thread, made once per token and thread: with the shared snapshot itself,
+        // every call on every thread would write its one reference count, and that cache line
+        // would bounce between the cores of threads calling at once.
+        let mine = Arc::new(current.thread_copy());
+        thread_cache::put(Arc::as_ptr(&self.inner) as usize, &mine);
+        Some(mine)
+    }
+
+    /// Like [`Authenticator::usable_metadata`], but the snapshot itself rather than this
+    /// thread's copy of it: the same object on every thread while it is current, for callers
+    /// that keep one and compare snapshots by address (the Go and Java bindings, through
+    /// `flyteauth_authenticator_try_fetch_metadata`). Writes the shared reference count, so
+    /// it is for when a kept snapshot is no longer current, not for every call.
+    pub(crate) fn usable_shared_metadata(&self) -> Option<Arc<Metadata>> {
         let current = self.inner.current.load_full()?;
         if current.is_fresh() {
-            thread_cache::put(Arc::as_ptr(&self.inner) as usize, &current);
             return Some(current);
         }
         if !current.is_usable(SystemTime::now()) {
             return None;
         }
-        // Only spawns a task (unless one runs or a backoff holds it back); never waits. The
-        // caller has a token, so this refresh does not ask a person.
         self.inner.coordinator.start_in_background(
             &self.inner,
             Mode::Proactive,
@@ -857,8 +889,9 @@ fn next_generation() -> u64 {
 mod thread_cache {
     use super::{Arc, Metadata, RefCell};
 
-    /// Snapshots kept per thread.
-    pub(super) const SLOTS: usize = 4;
+    /// Snapshots kept per thread: one per authenticator the thread calls, up to this many
+    /// (a thread that rotates through more makes a copy per call).
+    pub(super) const SLOTS: usize = 8;
 
     struct Slots {
         /// (owner tag, snapshot): the tag is the authenticator's address, used only to pick

@@ -187,9 +187,9 @@ fn is_current_holds_until_the_snapshot_is_replaced() {
     let auth = counting_command_auth(dir.path());
     let first = auth.metadata_blocking(None).unwrap();
     assert!(auth.is_current(&first));
-    assert!(auth
-        .usable_metadata()
-        .is_some_and(|m| std::sync::Arc::ptr_eq(&m, &first)));
+    assert!(auth.usable_metadata().is_some_and(
+        |m| auth.is_current(&m) && m.get("authorization") == first.get("authorization")
+    ));
     auth.refresh_blocking(None).unwrap();
     assert!(
         !auth.is_current(&first),
@@ -204,11 +204,47 @@ fn is_current_holds_until_the_snapshot_is_replaced() {
     );
 }
 
+/// The hot path hands each thread its own copy of the current snapshot, made once per token:
+/// repeated calls on one thread return that one copy (so its reference count is written by
+/// that thread only), another thread gets another copy of the same snapshot, and both are
+/// current until the token is replaced.
+#[test]
+fn each_thread_gets_its_own_copy_of_the_current_snapshot() {
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let auth = counting_command_auth(dir.path());
+    auth.metadata_blocking(None).unwrap();
+    let here = auth.usable_metadata().unwrap();
+    let again = auth.usable_metadata().unwrap();
+    assert!(Arc::ptr_eq(&here, &again), "one copy per thread and token");
+    let there = std::thread::scope(|s| {
+        s.spawn(|| {
+            let a = auth.usable_metadata().unwrap();
+            let b = auth.usable_metadata().unwrap();
+            assert!(Arc::ptr_eq(&a, &b), "one copy on the other thread too");
+            a
+        })
+        .join()
+        .unwrap()
+    });
+    assert!(!Arc::ptr_eq(&here, &there), "each thread has its own copy");
+    assert!(auth.is_current(&here) && auth.is_current(&there));
+    assert_eq!(here.get("authorization"), there.get("authorization"));
+    auth.refresh_blocking(None).unwrap();
+    assert!(
+        !auth.is_current(&there),
+        "a copy of a replaced snapshot is not current"
+    );
+    let next = auth.usable_metadata().unwrap();
+    assert!(auth.is_current(&next) && !Arc::ptr_eq(&next, &here));
+    assert_eq!(next.get("authorization"), Some("Bearer tok-2"));
+}
+
 #[test]
 fn many_authenticators_on_one_thread_each_serve_their_own_token() {
     // More authenticators than a thread caches snapshots for, interleaved on one thread
     // and dropped and recreated: each call returns its own authenticator's current token.
-    let mut auths: Vec<Authenticator> = (0..7)
+    let mut auths: Vec<Authenticator> = (0..11)
         .map(|i| command_auth(json!(["echo", format!("tok-{i}")]), json!({})))
         .collect();
     for round in 0..5 {

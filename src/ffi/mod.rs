@@ -473,6 +473,9 @@ pub extern "C" fn flyteauth_authenticator_fetch_metadata_ex(
 /// `flyteauth_metadata_free`) and return 1; otherwise set `*out` to NULL and return 0 without
 /// waiting (call `flyteauth_authenticator_fetch_metadata` then). Never blocks, never fails:
 /// NULL arguments return 0. Meant for bindings whose blocking calls are costly to set up.
+/// While a snapshot is current, every thread gets the same one here (so a binding may compare
+/// the one it keeps with it by address); `flyteauth_authenticator_fetch_metadata` instead
+/// gives each thread its own copy of it, whose reference count only that thread writes.
 #[no_mangle]
 pub extern "C" fn flyteauth_authenticator_try_fetch_metadata(
     a: *mut flyteauth_authenticator,
@@ -484,7 +487,7 @@ pub extern "C" fn flyteauth_authenticator_try_fetch_metadata(
         }
         match authenticator(a)
             .ok()
-            .and_then(Authenticator::usable_metadata)
+            .and_then(Authenticator::usable_shared_metadata)
         {
             Some(m) => {
                 set_out(
