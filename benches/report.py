@@ -144,9 +144,18 @@ def limit_table(rows):
     w("The kept-snapshot row is the path the Go and Java bindings take: a snapshot kept per "
       "thread and checked with `flyteauth_authenticator_metadata_is_current` (one acquire load "
       "and a coarse clock read; nothing shared is written) before each use. The owned-snapshot "
-      "row hands out a new reference each call, so its reference count is written by every "
-      "thread. With more threads than cores, CPU time still counts only the thread's own work, "
+      "row hands out a new reference each call: to the calling thread's own copy of the "
+      "snapshot (made once per token and thread), so the reference count it writes is on a "
+      "cache line no other thread writes. With more threads than cores, CPU time still counts only the thread's own work, "
       "including cache misses on shared lines.\n")
+    nw1 = by.get((labels[1], 1)) if len(labels) > 1 else None
+    if nw1 and nw1["impl"] == "limit":
+        scaling = ", ".join(f"{by[(labels[1], t)]['ns_per_op'] / nw1['ns_per_op']:.2f}× at {t} threads"
+                            for t in counts if t != 1 and (labels[1], t) in by)
+        w(f"The machine's own scaling: the no-shared-write limit, which shares nothing between "
+          f"threads, costs {scaling} of its one-thread figure here (threads on the same physical "
+          "core, or the hypervisor, slow each other). A row's \"N threads vs 1\" is that much "
+          "above 1× before the library adds anything.\n")
     return out
 
 
