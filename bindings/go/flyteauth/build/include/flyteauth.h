@@ -319,6 +319,9 @@ flyteauth_status flyteauth_authenticator_fetch_metadata_ex(flyteauth_authenticat
  * `flyteauth_metadata_free`) and return 1; otherwise set `*out` to NULL and return 0 without
  * waiting (call `flyteauth_authenticator_fetch_metadata` then). Never blocks, never fails:
  * NULL arguments return 0. Meant for bindings whose blocking calls are costly to set up.
+ * While a snapshot is current, every thread gets the same one here (so a binding may compare
+ * the one it keeps with it by address); `flyteauth_authenticator_fetch_metadata` instead
+ * gives each thread its own copy of it, whose reference count only that thread writes.
  */
 int flyteauth_authenticator_try_fetch_metadata(flyteauth_authenticator *a, flyteauth_metadata **out);
 
