@@ -345,6 +345,8 @@ impl Authenticator {
         if !current.is_usable(SystemTime::now()) {
             return None;
         }
+        // Only spawns a task (unless one runs or a backoff holds it back); never waits. The
+        // caller has a token, so this refresh does not ask a person.
         self.inner.coordinator.start_in_background(
             &self.inner,
             Mode::Proactive,
