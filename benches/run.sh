@@ -107,12 +107,25 @@ fi
 
 if want first; then
 step "fresh process to first header ($runs processes each; flytekit $((runs / 2)))"
+export FLYTEAUTH_BENCH_YAML="$out/first-header-config.yaml"
+cargo build --release --bin flyteauth --quiet
 first() { # label argv...
   local label="$1"; shift
   # shellcheck disable=SC2016
   scripts/with-idp bash -c '
     if [ -n "${FLYTEAUTH_BENCH_CONFIG_TEMPLATE:-}" ]; then
       export FLYTEAUTH_BENCH_CONFIG="{\"authType\":\"ClientSecret\",\"clientId\":\"$FLYTEAUTH_IDP_CLIENT_ID\",\"clientSecret\":\"$FLYTEAUTH_IDP_CLIENT_SECRET\",\"tokenUrl\":\"$FLYTEAUTH_IDP_URL/token\",\"scopes\":[\"all\"],\"audience\":\"https://flyte.test/api\",\"authorizationHeader\":\"flyte-authorization\"}"
+      # The same for `flyteauth token -c` (the secret from the environment, as in production).
+      cat >"$FLYTEAUTH_BENCH_YAML" <<YAML
+admin:
+  authType: ClientSecret
+  clientId: $FLYTEAUTH_IDP_CLIENT_ID
+  clientSecretEnvVar: FLYTEAUTH_IDP_CLIENT_SECRET
+  tokenUrl: $FLYTEAUTH_IDP_URL/token
+  scopes: [all]
+  audience: https://flyte.test/api
+  authorizationHeader: flyte-authorization
+YAML
     fi
     exec "$@"' first "$out/spawn_stats" "$runs" "$label" "$@"
 }
@@ -125,6 +138,12 @@ first_configured() { # label argv...: with the token URL configured
   FLYTEAUTH_BENCH_CONFIG_TEMPLATE=1 first "$@"
 }
 first_configured "flyteauth/C/tokenUrl configured" "$root/target/bench-c/first_header"
+first_configured "flyteauth/CLI/flyteauth token, tokenUrl configured" \
+  "$root/target/release/flyteauth" token -c "$FLYTEAUTH_BENCH_YAML"
+# The limits for a process that must make this one request: libcurl (the issue's yardstick)
+# and a plain socket (what is left is process start-up and the IdP's own time).
+first "libcurl/C/one token POST, nothing else" "$root/target/bench-c/first_header_curl"
+first "socket/C/one token POST by hand, libc only" "$root/target/bench-c/first_header_socket"
 first_configured "flyteauth/Go/tokenUrl configured" "$out/go/first-header-flyteauth"
 first_configured "flyteauth/Java FFM/tokenUrl configured, Java 25" "${java_ffm[@]}"
 first_configured "flyteauth/Java JNI/tokenUrl configured, Java 17" "${java_jni[@]}"

@@ -4,7 +4,8 @@
 # benches/c/spawn_stats.c). Part of `make bench` (benches/run.sh).
 #
 #   benches/c/run.sh hotpath              build and run the hot-path harness
-#   benches/c/run.sh build-first-header   build target/bench-c/first_header and spawn_stats
+#   benches/c/run.sh build-first-header   build target/bench-c/first_header, the two limit
+#                                         programs (libcurl, plain socket) and spawn_stats
 #   benches/c/run.sh [all]                both, the first header timed over 30 processes
 # With FLYTEAUTH_BENCH_RESULTS set, results are appended there as JSON lines.
 set -euo pipefail
@@ -22,10 +23,27 @@ hotpath() {
   "$out/hot_path"
 }
 
+# libcurl's headers for the libcurl program (the limit row of the first-header table), from
+# Debian as .ci/run installs its packages.
+need_libcurl() {
+  pkg-config --exists libcurl && return
+  echo "== apt-get install libcurl4-openssl-dev (the first-header limit program)"
+  local sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    libcurl4-openssl-dev >/dev/null
+}
+
 build_first_header() {
   cargo build --release --lib --quiet
   gcc -std=c11 -O2 -Wall -Wextra -Werror -Iinclude benches/c/first_header.c -o "$out/first_header" \
     -Ltarget/release -lflyteauth -Wl,-rpath,"$root/target/release"
+  # The limits: the same token request with libcurl, and by hand on a socket.
+  need_libcurl
+  # shellcheck disable=SC2046
+  gcc -std=c11 -O2 -Wall -Wextra -Werror benches/c/first_header_curl.c -o "$out/first_header_curl" \
+    $(pkg-config --cflags --libs libcurl)
+  gcc -std=c11 -O2 -Wall -Wextra -Werror benches/c/first_header_socket.c -o "$out/first_header_socket"
   gcc -std=c11 -O2 -Wall -Wextra -Werror benches/c/spawn_stats.c -o "$out/spawn_stats"
 }
 

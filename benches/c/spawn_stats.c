@@ -1,6 +1,7 @@
 /*
  * Time fresh processes: run a command RUNS times (after one warm-up), each a new process,
- * and print the median/min/p90 wall time and the median/max peak RSS.
+ * and print the median/min/p90 wall time and the median/max peak RSS. The command's stdout
+ * goes to /dev/null; its stderr is kept.
  *
  *   spawn_stats RUNS LABEL command [args...]
  *
@@ -12,6 +13,7 @@
  * own megabytes to every figure.
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +41,9 @@ int main(int argc, char **argv) {
         clock_gettime(CLOCK_MONOTONIC, &t0);
         pid_t pid = fork();
         if (pid == 0) {
+            /* What a program prints (e.g. `flyteauth token`'s token) is not wanted here. */
+            int null = open("/dev/null", O_WRONLY);
+            if (null < 0 || dup2(null, STDOUT_FILENO) < 0) _exit(126);
             execvp(argv[3], &argv[3]);
             _exit(127);
         }
