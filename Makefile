@@ -33,7 +33,7 @@ SOMAJOR     := $(firstword $(subst ., ,$(VERSION)))
 
 build: lib check-header $(RELEASE)/pkgconfig/flyteauth.pc
 
-# The library's soname is libflyteauth.so.$(SOMAJOR) (build.rs): programs linked against the
+# The library's soname is libflyteauth.so.$(SOMAJOR) (capi/build.rs): programs linked against the
 # uninstalled library look for that name, so it is linked next to it.
 lib:
 	$(CARGO) build --release --lib

@@ -31,6 +31,74 @@ FIRST_HEADER_RSS_MB = 12.0
 # Issue 15: a fresh process to its first header ≤ 1.5× the libcurl program (same run), for the
 # C program and `flyteauth token`, both with the token URL configured (the same one request).
 FIRST_HEADER_VS_LIBCURL = 1.5
+# Issue 15: the stripped Linux x86_64 library.
+LIBRARY_MB = 4.0
+# The crates behind each job of the library, for the size table (cargo bloat's crate names).
+SIZE_GROUPS = [
+    ("Secret Service client (the keyring on Linux): zbus, secret-service and their async-io, "
+     "D-Bus and session-encryption crates",
+     {"zbus", "zbus_names", "zvariant", "zvariant_utils", "secret_service", "keyring_core",
+      "zbus_secret_service_keyring_store", "async_io", "async_process", "async_executor",
+      "async_lock", "async_signal", "async_channel", "async_task", "async_fs", "async_broadcast",
+      "blocking", "polling", "signal_hook_registry", "event_listener", "event_listener_strategy",
+      "futures_lite", "piper", "num_bigint", "num_integer", "num_traits", "num", "aes", "cbc",
+      "hkdf", "hmac", "cipher", "block_padding", "inout", "enumflags2", "uuid", "endi",
+      "ordered_stream", "xdg_home", "hybrid_array", "sha2", "digest", "block_buffer",
+      "crypto_common", "generic_array", "cpufeatures", "getrandom", "nix", "memoffset"}),
+    ("HTTP client: reqwest, hyper, h2 (HTTP/2 for gRPC discovery), http",
+     {"reqwest", "hyper", "hyper_util", "h2", "http", "http_body", "http_body_util", "httparse",
+      "tower", "tower_service", "tower_layer", "tower_http", "bytes", "want", "try_lock",
+      "atomic_waker", "httpdate", "ipnet", "indexmap", "slab", "fnv", "hyper_rustls",
+      "tokio_rustls", "sync_wrapper", "iri_string", "prost"}),
+    ("TLS: rustls, ring, webpki, the platform verifier",
+     {"rustls", "ring", "webpki", "rustls_pki_types", "rustls_platform_verifier",
+      "rustls_native_certs", "untrusted", "openssl_probe", "zeroize"}),
+    ("Rust standard library", {"std", "core", "alloc", "compiler_builtins", "hashbrown",
+                               "rustc_demangle", "gimli", "addr2line", "miniz_oxide", "adler2",
+                               "object", "memchr", "panic_unwind", "unwind"}),
+    ("async runtime: tokio, futures", {"tokio", "mio", "futures_util", "futures_core",
+                                       "futures_channel", "futures_task", "pin_project_lite",
+                                       "socket2", "parking_lot", "parking_lot_core", "lock_api",
+                                       "arc_swap"}),
+    ("flyteauth itself", {"flyteauth"}),
+    ("configuration and OAuth2 parsing: serde, JSON, YAML, URLs, oauth2, chrono",
+     {"serde", "serde_core", "serde_json", "serde_yaml_ng", "unsafe_libyaml",
+      "serde_path_to_error", "url", "idna", "idna_adapter", "form_urlencoded", "percent_encoding",
+      "utf8_iter", "writeable", "yoke", "zerovec", "zerofrom", "zerotrie", "tinystr", "litemap",
+      "potential_utf", "smallvec", "ryu", "itoa", "chrono", "oauth2", "base64", "rand",
+      "rand_core", "rand_chacha", "ppv_lite86", "fastrand", "icu_normalizer",
+      "icu_normalizer_data", "icu_properties", "icu_properties_data", "icu_collections",
+      "icu_locale_core", "icu_provider", "stable_deref_trait"}),
+]
+
+
+def size_table(crates, stripped_bytes):
+    """What each job of the library costs in code: cargo bloat's .text per crate, grouped."""
+    text = crates["text_bytes"]
+    sizes = {c["name"]: c["size"] for c in crates["crates"]}
+    rows, seen = [], set()
+    for label, names in SIZE_GROUPS:
+        members = sorted((n for n in sizes if n in names), key=lambda n: -sizes[n])
+        seen.update(members)
+        rows.append((label, sum(sizes[n] for n in members), members))
+    rest = sorted((n for n in sizes if n not in seen), key=lambda n: -sizes[n])
+    rows.append(("everything else", sum(sizes[n] for n in rest), rest))
+    out = ["What each job of the library costs in code: `.text` per crate from `cargo bloat "
+           "--release -p flyteauth-capi --crates` (its attribution of generic code is a "
+           "guess), grouped; the last column scales the group's share of `.text` to the "
+           "stripped file, whose other sections (unwind tables, read-only data, relocations) "
+           "grow with the code.\n",
+           "| what | .text | share | ≈ of the stripped library | largest crates |",
+           "|---|---:|---:|---:|---|"]
+    for label, total, members in sorted(rows, key=lambda r: -r[1]):
+        share = total / text if text else 0
+        approx = f"{share * stripped_bytes / 1e6:.2f} MB" if stripped_bytes else "–"
+        top = ", ".join(f"{n} {sizes[n] / 1024:.0f}K" for n in members[:5])
+        out.append(f"| {label} | {total / 1024:.0f} KiB | {share * 100:.1f} % | {approx} | {top} |")
+    out.append("")
+    return out
+
+
 # The programs that only make the token request: the yardsticks, not implementations.
 FIRST_HEADER_LIMITS = ("libcurl", "socket")
 
@@ -321,8 +389,11 @@ def render(results, storms, args, machine):
           "first use, whatever the number of authenticators or calling threads; blocking work "
           "(keyring, external commands) borrows at most 4 more, which exit after 10 s idle.\n")
     if size:
-        w(f"### Library size\n\nStripped `libflyteauth.so`: {size['bytes'] / 1e6:.2f} MB "
-          f"({size['bytes']} bytes).\n")
+        w(f"### Library size\n\nStripped `libflyteauth.so` (Linux x86_64): {size['bytes'] / 1e6:.2f} MB "
+          f"({size['bytes']} bytes): {target_note(size['bytes'] / 1e6, LIBRARY_MB, unit=' MB')}.\n")
+    crates = next((r for r in results if r.get("kind") == "size_crates"), None)
+    if crates:
+        out.extend(size_table(crates, size["bytes"] if size else None))
     return "\n".join(out)
 
 

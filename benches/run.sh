@@ -14,7 +14,7 @@
 #   FLEET_* (benches/fleet.rs) the fleet simulation: FLEET_AUTHENTICATORS [1000],
 #                             FLEET_REFUSE_SECS [60], FLEET_AFTER_SECS [90], FLEET_THREADS [16],
 #                             FLEET_CALL_INTERVAL_MS [1000]
-#   BENCH_PARTS ["hot first storm fleet"]  which parts to run (the report covers what ran);
+#   BENCH_PARTS ["hot first storm fleet size"]  which parts to run (the report covers what ran);
 #                             `BENCH_PARTS=fleet BENCH_NO_REPORT=1` runs the fleet simulation alone
 #   BENCH_NO_REPORT=1         collect results only (target/bench/results.jsonl)
 set -euo pipefail
@@ -30,7 +30,7 @@ export STORM_SECONDS="${STORM_SECONDS:-32}" STORM_TTL="${STORM_TTL:-15}"
 storm_threads="${STORM_THREADS:-1 8 32 64}"
 runs="${FIRST_HEADER_RUNS:-20}"
 jmh_args="${JMH_ARGS:--f 1 -wi 3 -i 5}"
-parts=" ${BENCH_PARTS:-hot first storm fleet} "
+parts=" ${BENCH_PARTS:-hot first storm fleet size} "
 want() { [[ "$parts" == *" $1 "* ]]; }
 step() { printf '\n==== %s\n' "$*"; }
 
@@ -41,10 +41,10 @@ if want hot; then
   cargo bench --quiet --bench hot_path -- --noplot 2>&1 | grep -E "time:|^[a-z_/+]+$" || true
 fi
 
-if want hot || want first || want storm; then
+if want hot || want first || want storm || want size; then
 step "build: library, C harnesses, Go programs, Java classes, flytekit venv"
 cargo build --release --lib --quiet
-# The library's soname (build.rs) is what programs linked against target/release look for.
+# The library's soname (capi/build.rs) is what programs linked against target/release look for.
 ln -sf libflyteauth.so target/release/libflyteauth.so.0
 make --no-print-directory pkgconfig >/dev/null
 gcc -std=c11 -O2 -Wall -Wextra -Werror benches/c/spawn_stats.c -o "$out/spawn_stats"
@@ -56,6 +56,26 @@ mapfile -t flytekit_first < <(bash benches/flytekit/run.sh first-header-cmd)
 strip -o "$out/libflyteauth.stripped.so" target/release/libflyteauth.so
 printf '{"kind":"size","impl":"flyteauth","lang":"C","label":"stripped libflyteauth.so","bytes":%d}\n' \
   "$(stat -c %s "$out/libflyteauth.stripped.so")" >>"$results"
+fi
+
+if want size; then
+  # What each crate adds to the C library's code (cargo bloat: .text per crate, its own
+  # release build of flyteauth-capi). Pinned, installed when missing.
+  step "library size: code per crate (cargo bloat)"
+  if ! cargo bloat --version 2>/dev/null | grep -q "0.12.1"; then
+    cargo install cargo-bloat --version 0.12.1 --locked --quiet
+  fi
+  cargo bloat --release -p flyteauth-capi --lib --crates -n 0 --message-format json \
+    2>/dev/null >"$out/bloat.json"
+  python3 - "$out/bloat.json" "$results" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+line = {"kind": "size_crates", "text_bytes": d["text-section-size"], "file_bytes": d["file-size"],
+        "crates": d["crates"]}
+open(sys.argv[2], "a").write(json.dumps(line) + "\n")
+print(f"{len(d['crates'])} crates, .text {d['text-section-size']} bytes")
+PY
+  cargo build --release --lib --quiet # the library as it ships again
 fi
 
 step "machine and versions"

@@ -30,7 +30,7 @@ else
   libdir="$repo/target/release"
   echo "== cargo build --release"
   cargo build --release --quiet
-  # The soname (build.rs) is what the shared variant will look for.
+  # The soname (capi/build.rs) is what the shared variant will look for.
   ln -sf libflyteauth.so "$libdir/libflyteauth.so.0"
 fi
 

@@ -1,4 +1,4 @@
-// Link-time settings for the shared library only (the rlib and the staticlib are unaffected):
+// Link-time settings for the shared library only (the staticlib is unaffected):
 // on Linux the cdylib gets the soname libflyteauth.so.<major>, so programs record that name
 // and a release can replace libflyteauth.so.<major>.<minor>.<patch> underneath them; on macOS
 // the dylib's install name is @rpath-relative, so an application finds it next to itself or
