@@ -31,6 +31,8 @@ FIRST_HEADER_RSS_MB = 12.0
 # Issue 15: a fresh process to its first header ≤ 1.5× the libcurl program (same run), for the
 # C program and `flyteauth token`, both with the token URL configured (the same one request).
 FIRST_HEADER_VS_LIBCURL = 1.5
+# Issue 15: Java's hot path ≤ 1.5× the C figure (the C kept snapshot, same thread count).
+JAVA_VS_C = 1.5
 # Issue 15: the stripped Linux x86_64 library.
 LIBRARY_MB = 4.0
 # The crates behind each job of the library, for the size table (cargo bloat's crate names).
@@ -262,6 +264,9 @@ def render(results, storms, args, machine):
     # Hot path.
     w("### Hot path: header metadata with a valid token\n")
     ref = fk_hot["ns_per_op"] if fk_hot else None
+    # Java against C (issue 15): the C kept-snapshot row, the path the Java binding takes, at
+    # the same number of threads (JMH's time per operation is per thread, like the C rows').
+    c_kept = {r["threads"]: r["ns_per_op"] for r in c_threads if r.get("label", "").startswith("kept snapshot")}
     # Go's limit row: the fresh map Authenticator.Metadata must return, built with no library code.
     go_map = next((r for r in results if r.get("kind") == "hot_path" and r.get("impl") == "limit"
                    and r.get("lang") == "Go"), None)
@@ -282,6 +287,11 @@ def render(results, storms, args, machine):
         # The targets are for getting the header metadata, not for a whole gRPC interceptor.
         if r["impl"] == "flyteauth" and r["lang"] in HOT_PATH_TARGETS and "Interceptor" not in r.get("label", ""):
             tgt = target_note(r["ns_per_op"], HOT_PATH_TARGETS[r["lang"]], unit=" ns")
+        if c_kept and r["impl"] == "flyteauth" and r["lang"].startswith("Java"):
+            threads = 2 if "TwoThreads" in r.get("label", "") else 1
+            if threads in c_kept:
+                ratio_c = r["ns_per_op"] / c_kept[threads]
+                tgt += ("; " if tgt else "") + target_note(ratio_c, JAVA_VS_C, unit="× C")
         if go_map and r["impl"] == "flyteauth" and r.get("label") == "Authenticator.Metadata":
             tgt += (f"; {r['ns_per_op'] / go_map['ns_per_op']:.2f}× the limit: a new one-entry "
                     f"map alone costs {fmt_ns(go_map['ns_per_op'])} here")
@@ -289,7 +299,9 @@ def render(results, storms, args, machine):
     w("")
     w("\"vs flytekit\" is flytekit's `fetch_grpc_call_auth_metadata` time divided by the row's: "
       "above 1× is faster. flytekit's call returns a cached tuple without checking expiry; "
-      "every flyteauth row checks the token's freshness on each call.\n")
+      "every flyteauth row checks the token's freshness on each call. A Java row's \"× C\" "
+      "is its time over the C kept-snapshot row's at the same thread count (one thread, or two "
+      "for `metadataTwoThreads`): the path the Java binding takes, without the JVM.\n")
     if c_threads:
         out.extend(limit_table(c_threads))
 
