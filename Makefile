@@ -123,8 +123,8 @@ test-timed:
 	echo "make test: time per suite"; cat $$times
 
 test-rust: fixture
-	$(CARGO) test --all-targets
-	$(CARGO) test --doc
+	$(CARGO) test -p flyteauth --all-targets
+	$(CARGO) test -p flyteauth --doc
 
 # The tests that time token expiry, UNDER_LOAD_RUNS times while busy loops (`yes`) occupy every
 # core, as on a shared CI machine: the storms of tests/storm.rs (UNDER_LOAD_STORM_SECS each) and

@@ -41,7 +41,7 @@ test-aarch64: test-aarch64-rust test-aarch64-c test-aarch64-go
 # and profile: the dev-dependencies (tokio "full", wiremock, ...) change most crates' features.
 # Cold on a quiet machine: 4 min (after the archive's build).
 test-aarch64-rust: fixture
-	$(AARCH64_ENV) cargo-zigbuild test --profile $(CROSS_PROFILE) --locked --target $(AARCH64).2.17 --lib \
+	$(AARCH64_ENV) cargo-zigbuild test --profile $(CROSS_PROFILE) --locked --target $(AARCH64).2.17 -p flyteauth --lib \
 	    $(addprefix --test ,$(AARCH64_RUST_TESTS)) -- --skip $(AARCH64_RUST_SKIP)
 
 # scripts/dist in CROSS_PROFILE (an up-to-date build is a no-op; packing takes seconds), and
