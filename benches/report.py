@@ -291,7 +291,8 @@ def render(results, storms, args, machine):
             threads = 2 if "TwoThreads" in r.get("label", "") else 1
             if threads in c_kept:
                 ratio_c = r["ns_per_op"] / c_kept[threads]
-                tgt += ("; " if tgt else "") + target_note(ratio_c, JAVA_VS_C, unit="× C")
+                tgt += (("; " if tgt else "") + f"{ratio_c:.2f}× C: "
+                        + target_note(ratio_c, JAVA_VS_C, unit="× C"))
         if go_map and r["impl"] == "flyteauth" and r.get("label") == "Authenticator.Metadata":
             tgt += (f"; {r['ns_per_op'] / go_map['ns_per_op']:.2f}× the limit: a new one-entry "
                     f"map alone costs {fmt_ns(go_map['ns_per_op'])} here")
