@@ -404,6 +404,18 @@ def render(results, storms, args, machine):
     if size:
         w(f"### Library size\n\nStripped `libflyteauth.so` (Linux x86_64): {size['bytes'] / 1e6:.2f} MB "
           f"({size['bytes']} bytes): {target_note(size['bytes'] / 1e6, LIBRARY_MB, unit=' MB')}.\n")
+    per_target = [r for r in results if r.get("kind") == "size_target"]
+    if per_target:
+        w("Per target, the C library as `scripts/dist` builds it for a release (release "
+          "profile, Debian's rustc-web, zig for the GLIBC 2.17 baseline, mingw-w64 for "
+          "Windows; benches/size-targets.sh), stripped. macOS needs a Mac, and the musl "
+          "targets ship a static library only.\n")
+        w("| target | file | stripped | compiler |")
+        w("|---|---|---:|---|")
+        for r in per_target:
+            w(f"| {r['target']} | `{r['file']}` | {r['bytes'] / 1e6:.2f} MB "
+              f"({target_note(r['bytes'] / 1e6, LIBRARY_MB, unit=' MB')}) | {r['rustc']} |")
+        w("")
     crates = next((r for r in results if r.get("kind") == "size_crates"), None)
     if crates:
         out.extend(size_table(crates, size["bytes"] if size else None))

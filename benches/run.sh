@@ -14,7 +14,9 @@
 #   FLEET_* (benches/fleet.rs) the fleet simulation: FLEET_AUTHENTICATORS [1000],
 #                             FLEET_REFUSE_SECS [60], FLEET_AFTER_SECS [90], FLEET_THREADS [16],
 #                             FLEET_CALL_INTERVAL_MS [1000]
-#   BENCH_PARTS ["hot first storm fleet size"]  which parts to run (the report covers what ran);
+#   BENCH_PARTS ["hot first storm fleet size"]  which parts to run (the report covers what
+#                             ran); add size-targets for the release C library of each target
+#                             (benches/size-targets.sh; ~20 min cold; not yet in the default);
 #                             `BENCH_PARTS=fleet BENCH_NO_REPORT=1` runs the fleet simulation alone
 #   BENCH_NO_REPORT=1         collect results only (target/bench/results.jsonl)
 set -euo pipefail
@@ -76,6 +78,11 @@ open(sys.argv[2], "a").write(json.dumps(line) + "\n")
 print(f"{len(d['crates'])} crates, .text {d['text-section-size']} bytes")
 PY
   cargo build --release --lib --quiet # the library as it ships again
+fi
+
+if want size-targets; then
+  step "library size per target (benches/size-targets.sh: release builds as scripts/dist makes them)"
+  bash benches/size-targets.sh
 fi
 
 step "machine and versions"
