@@ -43,7 +43,7 @@ if want hot; then
   cargo bench --quiet --bench hot_path -- --noplot 2>&1 | grep -E "time:|^[a-z_/+]+$" || true
 fi
 
-if want hot || want first || want storm || want size; then
+if want hot || want first || want storm; then
 step "build: library, C harnesses, Go programs, Java classes, flytekit venv"
 cargo build --release --lib --quiet
 # The library's soname (capi/build.rs) is what programs linked against target/release look for.
@@ -55,15 +55,16 @@ bash benches/flytekit/run.sh setup
 mapfile -t java_ffm < <(bash bindings/java/first-header-cmd.sh ffm)
 mapfile -t java_jni < <(bash bindings/java/first-header-cmd.sh jni)
 mapfile -t flytekit_first < <(bash benches/flytekit/run.sh first-header-cmd)
-strip -o "$out/libflyteauth.stripped.so" target/release/libflyteauth.so
-printf '{"kind":"size","impl":"flyteauth","lang":"C","label":"stripped libflyteauth.so","bytes":%d}\n' \
-  "$(stat -c %s "$out/libflyteauth.stripped.so")" >>"$results"
 fi
 
 if want size; then
+  step "library size: the stripped library, and code per crate (cargo bloat)"
+  cargo build --release --lib --quiet
+  strip -o "$out/libflyteauth.stripped.so" target/release/libflyteauth.so
+  printf '{"kind":"size","impl":"flyteauth","lang":"C","label":"stripped libflyteauth.so","bytes":%d}\n' \
+    "$(stat -c %s "$out/libflyteauth.stripped.so")" >>"$results"
   # What each crate adds to the C library's code (cargo bloat: .text per crate, its own
   # release build of flyteauth-capi). Pinned, installed when missing.
-  step "library size: code per crate (cargo bloat)"
   if ! cargo bloat --version 2>/dev/null | grep -q "0.12.1"; then
     cargo install cargo-bloat --version 0.12.1 --locked --quiet
   fi
