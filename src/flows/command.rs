@@ -62,6 +62,17 @@ const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
 
 /// Run `argv` and return its trimmed stdout. `what` names the config key for messages.
 pub async fn run_token_command(what: &str, argv: &[String], timeout: Duration) -> Result<String> {
+    run_with_grace(what, argv, timeout, EXIT_GRACE).await
+}
+
+/// [`run_token_command`], with `grace` as how long the output may stay open after the exit
+/// (tests give a grace that no delay on a busy machine can use up).
+async fn run_with_grace(
+    what: &str,
+    argv: &[String],
+    timeout: Duration,
+    grace: Duration,
+) -> Result<String> {
     let program = argv.first().map(String::as_str).unwrap_or_default();
     let guard = recursion::guard(argv).map_err(|recursion::Recursion| {
         Error::new(
@@ -100,6 +111,7 @@ pub async fn run_token_command(what: &str, argv: &[String], timeout: Duration) -
         &mut group,
         [&mut stdout, &mut stderr],
         deadline,
+        grace,
     )
     .await;
     let status = match collected {
@@ -194,14 +206,15 @@ impl Failure {
 }
 
 /// Read the command's stdout and stderr into `[stdout, stderr]` while waiting for it to exit
-/// (until `deadline`); then keep reading for at most [`EXIT_GRACE`] (and not past `deadline`)
-/// for the streams to close, and return its exit status.
+/// (until `deadline`); then keep reading for at most `grace` (and not past `deadline`) for the
+/// streams to close, and return its exit status.
 async fn collect(
     program: &str,
     child: &mut tokio::process::Child,
     group: &mut TreeKiller,
     [stdout, stderr]: [&mut Vec<u8>; 2],
     deadline: Instant,
+    grace: Duration,
 ) -> Result<ExitStatus, Failure> {
     let mut read_out = pin!(read_capped(child.stdout.take(), stdout, "stdout"));
     let mut read_err = pin!(read_capped(child.stderr.take(), stderr, "stderr"));
@@ -241,7 +254,7 @@ async fn collect(
             },
         )
     };
-    let grace_end = deadline.min(Instant::now() + EXIT_GRACE);
+    let grace_end = deadline.min(Instant::now() + grace);
     match tokio::time::timeout_at(grace_end, drain).await {
         Ok(drained) => {
             drained?;
@@ -499,7 +512,15 @@ mod tests {
             "-c".to_owned(),
             format!("sleep 300 & echo $! > {}; echo tok", pid_file.display()),
         ];
-        let token = run_token_command("command", &argv, Duration::from_secs(1)).await;
+        // The timeout, not the (much longer) grace, ends the wait: 5 s is ample for the
+        // script to exit even on a busy machine.
+        let token = run_with_grace(
+            "command",
+            &argv,
+            Duration::from_secs(5),
+            Duration::from_secs(600),
+        )
+        .await;
         let background = pid_written_to(&pid_file).await;
         let alive = !process_is_gone(background);
         let _ = std::process::Command::new("kill")
@@ -516,14 +537,21 @@ mod tests {
     async fn a_flood_from_a_process_left_running_after_the_exit_is_an_error() {
         // Usually the flood starts after the exit (then the process gets SIGPIPE when the
         // output is closed); on a slow machine it may start before (then the group is killed).
+        // The grace is long, so however late a busy machine starts the flood, it comes within
+        // the grace (with the default 2 s, a flood delayed past it is not seen: CI, stop 20).
         let argv = vec![
             "sh".to_owned(),
             "-c".to_owned(),
-            "(sleep 1; exec yes) & echo tok".to_owned(),
+            "(sleep 3; exec yes) & echo tok".to_owned(),
         ];
-        let e = run_token_command("command", &argv, Duration::from_secs(60))
-            .await
-            .unwrap_err();
+        let e = run_with_grace(
+            "command",
+            &argv,
+            Duration::from_secs(120),
+            Duration::from_secs(600),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Command, "{e}");
         assert!(
             e.message().contains("more than 1 MiB on")
