@@ -14,9 +14,9 @@
 #   FLEET_* (benches/fleet.rs) the fleet simulation: FLEET_AUTHENTICATORS [1000],
 #                             FLEET_REFUSE_SECS [60], FLEET_AFTER_SECS [90], FLEET_THREADS [16],
 #                             FLEET_CALL_INTERVAL_MS [1000]
-#   BENCH_PARTS ["hot first storm fleet size"]  which parts to run (the report covers what
-#                             ran); add size-targets for the release C library of each target
-#                             (benches/size-targets.sh; ~20 min cold; not yet in the default);
+#   BENCH_PARTS ["hot first storm fleet size size-targets"]  which parts to run (the report
+#                             covers what ran); size-targets is the release C library of each
+#                             target (benches/size-targets.sh; ~20 min cold, seconds warm);
 #                             `BENCH_PARTS=fleet BENCH_NO_REPORT=1` runs the fleet simulation alone
 #   BENCH_NO_REPORT=1         collect results only (target/bench/results.jsonl)
 set -euo pipefail
@@ -32,7 +32,7 @@ export STORM_SECONDS="${STORM_SECONDS:-32}" STORM_TTL="${STORM_TTL:-15}"
 storm_threads="${STORM_THREADS:-1 8 32 64}"
 runs="${FIRST_HEADER_RUNS:-20}"
 jmh_args="${JMH_ARGS:--f 1 -wi 3 -i 5}"
-parts=" ${BENCH_PARTS:-hot first storm fleet size} "
+parts=" ${BENCH_PARTS:-hot first storm fleet size size-targets} "
 want() { [[ "$parts" == *" $1 "* ]]; }
 step() { printf '\n==== %s\n' "$*"; }
 

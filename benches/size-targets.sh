@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The stripped C library of each release target this machine builds, built as scripts/dist
 # builds it (the release profile, Debian's rustc-web, zig for the GLIBC 2.17 baseline, mingw-w64
-# with std from source for Windows), for `make bench` (benches/run.sh, part `size`). Prints one
+# with std from source for Windows), for `make bench` (benches/run.sh, part `size-targets`). Prints one
 # line per target and, with FLYTEAUTH_BENCH_RESULTS set, appends there
 #
 #   {"kind":"size_target","target":"aarch64-unknown-linux-gnu","file":"libflyteauth.so",
