@@ -8,10 +8,9 @@
 #   make test-aarch64-c      tests/c/run.sh against the aarch64 archive (no valgrind)
 #   make test-aarch64-go     the Go binding's tests (GOARCH=arm64, go test -exec qemu, no -race)
 #
-# The library and CLI are built in CROSS_PROFILE (default `cross-test`: the release profile
-# without LTO, see Cargo.toml), the Rust tests in AARCH64_TEST_PROFILE (default `test`, as
-# `cargo test` builds them on the host), all with the same cargo-zigbuild target spec (GLIBC
-# 2.17) and linker as `make dist`; the archive comes from scripts/dist itself, into its own directory
+# Everything here is built in CROSS_PROFILE (default `cross-test`: the release profile without
+# LTO, see Cargo.toml) with the same cargo-zigbuild target spec (GLIBC 2.17) and linker as
+# `make dist`; the archive comes from scripts/dist itself, into its own directory
 # (CROSS_DIST_DIR), so it can never be mistaken for a release archive. CROSS_PROFILE=release
 # tests the release build instead (with LTO: about three times the build time).
 #
@@ -38,12 +37,11 @@ AARCH64_STAGE        = $(DIST_TARGET_DIR)/cross-stage/$(AARCH64)
 
 test-aarch64: test-aarch64-rust test-aarch64-c test-aarch64-go
 
-# The test build shared little with the archive's build even in the same profile (the
-# dev-dependencies, tokio "full", wiremock, ..., change most crates' features), and optimised
-# it cost CI 8 minutes; unoptimised, as on the host, about half (and with overflow checks).
-AARCH64_TEST_PROFILE ?= test
+# The test build shares little with the archive's build although both use the same target spec
+# and profile: the dev-dependencies (tokio "full", wiremock, ...) change most crates' features.
+# Cold on a quiet machine: 4 min (after the archive's build).
 test-aarch64-rust: fixture
-	$(AARCH64_ENV) cargo-zigbuild test --profile $(AARCH64_TEST_PROFILE) --locked --target $(AARCH64).2.17 -p flyteauth --lib \
+	$(AARCH64_ENV) cargo-zigbuild test --profile $(CROSS_PROFILE) --locked --target $(AARCH64).2.17 -p flyteauth --lib \
 	    $(addprefix --test ,$(AARCH64_RUST_TESTS)) -- --skip $(AARCH64_RUST_SKIP)
 
 # scripts/dist in CROSS_PROFILE (an up-to-date build is a no-op; packing takes seconds), and
